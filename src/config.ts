@@ -1,0 +1,70 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+// Every setting Lading reads from the environment, parsed once at start-up and passed down.
+// Nothing below src/ reads process.env itself.
+const integer = (min: number, max: number) =>
+  z.coerce.number({ error: `must be a whole number from ${min} to ${max}` }).int({ error: `must be a whole number from ${min} to ${max}` }).min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` });
+
+const configSchema = z.object({
+  PORT: integer(0, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { error: 'must be a postgres:// or postgresql:// connection URL' })
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  MAX_UPLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  BATCH_SIZE: integer(1, 100_000).default(1000),
+  WORKER_CONCURRENCY: integer(1, 64).default(2),
+  DATABASE_POOL_SIZE: integer(2, 200).default(10),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  /** Absent: Lading runs its own embedded PostgreSQL under dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  maxUploadBytes: number;
+  batchSize: number;
+  workerConcurrency: number;
+  databasePoolSize: number;
+  logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
+  logFormat: 'json' | 'pretty';
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boolean } = {}): Config {
+  // An empty variable (FOO= in a .env or compose file) means "not set", not "set to nothing".
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const value = present[name];
+      return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    databaseUrl: c.DATABASE_URL,
+    dataDir: path.resolve(c.DATA_DIR),
+    maxUploadBytes: c.MAX_UPLOAD_BYTES,
+    batchSize: c.BATCH_SIZE,
+    workerConcurrency: c.WORKER_CONCURRENCY,
+    databasePoolSize: c.DATABASE_POOL_SIZE,
+    logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT ?? (options.isTerminal ? 'pretty' : 'json'),
+  };
+}

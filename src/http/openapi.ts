@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ example: 'not_found' }),
+      message: z.string().meta({ example: 'No import with id 4b1c…' }),
+      requestId: z.string(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+const descriptions: Record<number, string> = {
+  400: 'The request is invalid',
+  401: 'Missing, invalid or revoked API key',
+  404: 'Not found (or owned by another tenant)',
+  409: 'Conflicts with the current state',
+  413: 'The upload is larger than MAX_UPLOAD_BYTES',
+  415: 'Unsupported Content-Type',
+  503: 'Not ready',
+};
+
+/** The error responses of a route, all with the one error body. */
+export function errorResponses(...statuses: (keyof typeof descriptions)[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: descriptions[status]!, content: { 'application/json': { schema: errorBodySchema } } },
+    ]),
+  );
+}
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({
+    items: z.array(item),
+    next_cursor: z.string().nullable().meta({ description: 'Pass as ?cursor= for the next page; null on the last page' }),
+  });
+
+export const bearerSecurity = [{ bearerAuth: [] }];
+
+/** Opaque pagination cursors: base64url JSON, so their shape can change without breaking clients. */
+export function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+export function decodeCursor<T>(cursor: string | undefined, schema: z.ZodType<T>): T | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    if (parsed.success) return parsed.data;
+  } catch {
+    // falls through to undefined-as-invalid below
+  }
+  throw new InvalidCursorError();
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('The cursor is not valid: pass next_cursor from a previous page unchanged');
+  }
+}

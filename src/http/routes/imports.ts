@@ -1,0 +1,160 @@
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { stream } from 'hono/streaming';
+import { z } from 'zod';
+import type { Principal } from '../../api-keys/api-keys.ts';
+import type { Pool } from '../../db/pool.ts';
+import { createImport } from '../../imports/create-import.ts';
+import { writeErrorsCsv } from '../../imports/errors-csv.ts';
+import { findImport, listImportErrors, listImports, type ImportRow } from '../../imports/import-queries.ts';
+import { importViewSchema, toImportView } from '../../imports/import-view.ts';
+import type { AppEnv } from '../app-env.ts';
+import { ApiError } from '../errors.ts';
+import { bearerSecurity, decodeCursor, encodeCursor, errorResponses, json, pageOf } from '../openapi.ts';
+
+export type ImportRoutesDeps = { pool: Pool; dataDir: string; maxUploadBytes: number };
+
+const idParams = z.object({ id: z.string().meta({ param: { name: 'id', in: 'path' }, example: '0b9c…' }) });
+const importErrorSchema = z
+  .object({
+    line: z.number().int().meta({ description: 'Physical line where the record starts; the header is line 1' }),
+    column: z.string().nullable().meta({ description: 'First column at fault; null when the whole record is' }),
+    message: z.string(),
+    values: z.array(z.string()).meta({ description: 'The record’s fields as they were in the file' }),
+  })
+  .meta({ id: 'ImportError' });
+const listQuery = (max: number, fallback: number) =>
+  z.object({
+    limit: z.coerce.number().int().min(1).max(max).default(fallback),
+    cursor: z.string().optional(),
+  });
+const importsCursor = z.object({ createdAt: z.string(), id: z.uuid() });
+
+export function importRoutes(deps: ImportRoutesDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  const uploadRoute = createRoute({
+    method: 'post',
+    path: '/',
+    tags: ['imports'],
+    summary: 'Upload a product CSV',
+    description:
+      'The file is streamed to disk (never buffered), then the import is recorded and queued. Answers at once; ' +
+      'follow progress with GET /v1/imports/{id}.',
+    security: bearerSecurity,
+    request: {
+      headers: z.object({ 'x-filename': z.string().optional().meta({ description: 'Display name for a raw upload' }) }),
+      body: {
+        required: true,
+        // Plain JSON-schema objects (not zod) so the validator never buffers the body to check it.
+        content: {
+          'text/csv': { schema: { type: 'string', format: 'binary' } },
+          'multipart/form-data': {
+            schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } }, required: ['file'] },
+          },
+        },
+      },
+    },
+    responses: {
+      202: {
+        ...json(importViewSchema, 'Accepted: the import is queued'),
+        headers: { Location: { schema: { type: 'string' }, description: 'URL of the import' } },
+      },
+      ...errorResponses(400, 401, 413, 415),
+    },
+  });
+  app.openapi(uploadRoute, async (c) => {
+    const row = await createImport(deps, c.req.raw, c.var.principal);
+    c.var.logger.info({ importId: row.id, bytes: Number(row.bytes) }, 'import queued');
+    return c.json(toImportView(row), 202, { Location: `/v1/imports/${row.id}` });
+  });
+
+  const listRoute = createRoute({
+    method: 'get',
+    path: '/',
+    tags: ['imports'],
+    summary: "List the tenant's imports, newest first",
+    security: bearerSecurity,
+    request: { query: listQuery(100, 20) },
+    responses: { 200: json(pageOf(importViewSchema), 'A page of imports'), ...errorResponses(400, 401) },
+  });
+  app.openapi(listRoute, async (c) => {
+    const { limit, cursor } = c.req.valid('query');
+    const after = decodeCursor(cursor, importsCursor);
+    const rows = await listImports(deps.pool, c.var.principal.tenantId, { limit: limit + 1, after });
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    const next = rows.length > limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null;
+    return c.json({ items: items.map(toImportView), next_cursor: next }, 200);
+  });
+
+  const getRoute = createRoute({
+    method: 'get',
+    path: '/{id}',
+    tags: ['imports'],
+    summary: 'Get an import: status and counts',
+    security: bearerSecurity,
+    request: { params: idParams },
+    responses: { 200: json(importViewSchema, 'The import'), ...errorResponses(401, 404) },
+  });
+  app.openapi(getRoute, async (c) => {
+    const row = await requireImport(deps.pool, c.var.principal, c.req.valid('param').id);
+    return c.json(toImportView(row), 200);
+  });
+
+  const errorsRoute = createRoute({
+    method: 'get',
+    path: '/{id}/errors',
+    tags: ['imports'],
+    summary: 'Rejected records of an import, by line',
+    security: bearerSecurity,
+    request: { params: idParams, query: listQuery(1000, 100) },
+    responses: { 200: json(pageOf(importErrorSchema), 'A page of rejected records'), ...errorResponses(400, 401, 404) },
+  });
+  app.openapi(errorsRoute, async (c) => {
+    const imp = await requireImport(deps.pool, c.var.principal, c.req.valid('param').id);
+    const { limit, cursor } = c.req.valid('query');
+    const afterLine = decodeCursor(cursor, z.number().int().nonnegative());
+    const rows = await listImportErrors(deps.pool, imp.id, { limit: limit + 1, afterLine });
+    const items = rows.slice(0, limit).map((row) => ({
+      line: Number(row.line),
+      column: row.column_name,
+      message: row.message,
+      values: row.raw_values,
+    }));
+    const last = items.at(-1);
+    return c.json({ items, next_cursor: rows.length > limit && last ? encodeCursor(last.line) : null }, 200);
+  });
+
+  const errorsCsvRoute = createRoute({
+    method: 'get',
+    path: '/{id}/errors.csv',
+    tags: ['imports'],
+    summary: 'Rejected records as CSV, to fix and re-upload',
+    description:
+      'The header of the uploaded file plus an `error` column, then each rejected record as it was in the file. ' +
+      'Cells starting with = + - @ are prefixed with an apostrophe so spreadsheets do not run them as formulas.',
+    security: bearerSecurity,
+    request: { params: idParams },
+    responses: {
+      200: { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
+      ...errorResponses(401, 404),
+    },
+  });
+  app.openapi(errorsCsvRoute, async (c) => {
+    const imp = await requireImport(deps.pool, c.var.principal, c.req.valid('param').id);
+    c.header('Content-Type', 'text/csv; charset=utf-8');
+    c.header('Content-Disposition', `attachment; filename="import-${imp.id}-errors.csv"`);
+    return stream(c, (out) => writeErrorsCsv(deps.pool, imp, (chunk) => out.write(chunk)));
+  });
+
+  return app;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The tenant's import or 404: another tenant's id looks exactly like a missing one. */
+async function requireImport(pool: Pool, principal: Principal, id: string): Promise<ImportRow> {
+  const row = UUID.test(id) ? await findImport(pool, principal.tenantId, id) : undefined;
+  if (!row) throw new ApiError('not_found', `No import with id "${id}"`);
+  return row;
+}

@@ -1,0 +1,37 @@
+import { PRODUCT_FIELDS, REQUIRED_PRODUCT_FIELDS, type ProductField } from '../products/product-schema.ts';
+
+export type HeaderMapping = {
+  /** Product field → index of its column in each record; only the fields the file has. */
+  columns: Map<ProductField, number>;
+  warnings: string[];
+};
+
+export class FileLevelError extends Error {}
+
+const KNOWN = new Set<string>(PRODUCT_FIELDS);
+
+/** Matches header names case-insensitively after trimming; unknown columns are ignored with a warning. */
+export function mapHeader(header: string[]): HeaderMapping {
+  const columns = new Map<ProductField, number>();
+  const warnings: string[] = [];
+  const seen = new Map<string, number>();
+  header.forEach((raw, index) => {
+    const name = raw.trim().toLowerCase();
+    const earlier = seen.get(name);
+    if (earlier !== undefined && name !== '') {
+      throw new FileLevelError(
+        `Duplicate column "${raw.trim()}" in the header (columns ${earlier + 1} and ${index + 1}): each column name may appear once`,
+      );
+    }
+    seen.set(name, index);
+    if (KNOWN.has(name)) columns.set(name as ProductField, index);
+    else warnings.push(name === '' ? `Column ${index + 1} has no name and was ignored` : `Unknown column "${raw.trim()}" was ignored`);
+  });
+  const missing = REQUIRED_PRODUCT_FIELDS.filter((field) => !columns.has(field));
+  if (missing.length > 0) {
+    throw new FileLevelError(
+      `Missing required column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(' and ')} in the header line (line 1); found: ${header.map((h) => h.trim()).join(', ')}`,
+    );
+  }
+  return { columns, warnings };
+}

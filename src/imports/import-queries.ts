@@ -1,0 +1,138 @@
+import type { Queryable } from '../db/pool.ts';
+
+export const IMPORT_TASK = 'import_products_csv';
+export const IMPORT_EVENTS_CHANNEL = 'lading_import_events';
+
+export type ImportStatus = 'queued' | 'processing' | 'succeeded' | 'failed' | 'cancelled';
+
+export type ImportRow = {
+  id: string;
+  tenant_id: string;
+  status: ImportStatus;
+  filename: string | null;
+  file_path: string;
+  bytes: string;
+  sha256: string;
+  rows_processed: string;
+  rows_inserted: string;
+  rows_updated: string;
+  rows_rejected: string;
+  batches_committed: number;
+  header: string[] | null;
+  warnings: string[];
+  error: string | null;
+  checkpoint_byte: string;
+  checkpoint_line: string;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+};
+
+export async function insertImport(
+  db: Queryable,
+  input: {
+    id: string;
+    tenantId: string;
+    apiKeyId: string;
+    filename: string | null;
+    filePath: string;
+    bytes: number;
+    sha256: string;
+  },
+): Promise<ImportRow> {
+  const { rows } = await db.query<ImportRow>(
+    `insert into imports (id, tenant_id, api_key_id, filename, file_path, bytes, sha256)
+     values ($1, $2, $3, $4, $5, $6, $7)
+     returning *`,
+    [input.id, input.tenantId, input.apiKeyId, input.filename, input.filePath, input.bytes, input.sha256],
+  );
+  return rows[0]!;
+}
+
+/** Enqueued on the caller's client, so the job exists exactly when the import row does. */
+export async function addImportJob(db: Queryable, importId: string): Promise<void> {
+  await db.query(
+    `select graphile_worker.add_job($1, json_build_object('importId', $2::uuid), max_attempts := 10, job_key := $3)`,
+    [IMPORT_TASK, importId, `import:${importId}`],
+  );
+}
+
+export async function findImport(db: Queryable, tenantId: string, id: string): Promise<ImportRow | undefined> {
+  const { rows } = await db.query<ImportRow>('select * from imports where id = $1 and tenant_id = $2', [id, tenantId]);
+  return rows[0];
+}
+
+export async function findImportById(db: Queryable, id: string): Promise<ImportRow | undefined> {
+  const { rows } = await db.query<ImportRow>('select * from imports where id = $1', [id]);
+  return rows[0];
+}
+
+/** Newest first; the cursor is the (created_at, id) of the last item of the previous page. */
+export async function listImports(
+  db: Queryable,
+  tenantId: string,
+  page: { limit: number; after?: { createdAt: string; id: string } },
+): Promise<ImportRow[]> {
+  const { rows } = await db.query<ImportRow>(
+    `select * from imports
+     where tenant_id = $1
+       and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3::uuid))
+     order by created_at desc, id desc
+     limit $4`,
+    [tenantId, page.after?.createdAt ?? null, page.after?.id ?? null, page.limit],
+  );
+  return rows;
+}
+
+/** queued → processing; a job re-run on a processing import keeps its start time and counters. */
+export async function markImportProcessing(db: Queryable, id: string): Promise<ImportRow | undefined> {
+  const { rows } = await db.query<ImportRow>(
+    `update imports set status = 'processing', started_at = coalesce(started_at, now())
+     where id = $1 and status in ('queued', 'processing')
+     returning *`,
+    [id],
+  );
+  return rows[0];
+}
+
+export async function setImportHeader(db: Queryable, id: string, header: string[], warnings: string[]): Promise<void> {
+  await db.query('update imports set header = $2, warnings = $3 where id = $1', [id, header, warnings]);
+}
+
+/** Sets the terminal status and tells listeners, in one statement (so one transaction). */
+export async function finishImport(
+  db: Queryable,
+  id: string,
+  outcome: { status: 'succeeded' | 'failed'; error?: string },
+): Promise<ImportRow | undefined> {
+  const { rows } = await db.query<ImportRow>(
+    `with finished as (
+       update imports set status = $2, error = $3, finished_at = now()
+       where id = $1 and status = 'processing'
+       returning *
+     )
+     select finished.*, pg_notify($4, json_build_object(
+       'type', 'finished', 'importId', finished.id, 'tenantId', finished.tenant_id,
+       'status', finished.status, 'batchesCommitted', finished.batches_committed)::text)
+     from finished`,
+    [id, outcome.status, outcome.error ?? null, IMPORT_EVENTS_CHANNEL],
+  );
+  return rows[0];
+}
+
+export type ImportErrorRow = { line: string; column_name: string | null; message: string; raw_values: string[] };
+
+export async function listImportErrors(
+  db: Queryable,
+  importId: string,
+  page: { limit: number; afterLine?: number },
+): Promise<ImportErrorRow[]> {
+  const { rows } = await db.query<ImportErrorRow>(
+    `select line, column_name, message, raw_values from import_errors
+     where import_id = $1 and line > $2
+     order by line
+     limit $3`,
+    [importId, page.afterLine ?? 0, page.limit],
+  );
+  return rows;
+}

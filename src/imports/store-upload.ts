@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import busboy from 'busboy';
+import { ApiError } from '../http/errors.ts';
+
+export type StoredUpload = { path: string; bytes: number; sha256: string; filename: string | null };
+
+const RAW_CSV_TYPES = ['text/csv', 'text/plain', 'application/csv', 'application/octet-stream'];
+
+/**
+ * Streams an uploaded CSV (raw body or multipart field `file`) to `filePath`, hashing it on the
+ * way, never holding it in memory. Whatever goes wrong (too large, client gone, bad form), the
+ * partial file is removed before the error propagates.
+ */
+export async function storeUpload(
+  request: Request,
+  options: { filePath: string; maxBytes: number },
+): Promise<StoredUpload> {
+  const declared = Number(request.headers.get('content-length') ?? NaN);
+  if (declared > options.maxBytes) throw tooLarge(options.maxBytes);
+  if (!request.body) throw new ApiError('empty_file', 'The request body is empty: send the CSV file as the body');
+
+  const contentType = (request.headers.get('content-type') ?? '').toLowerCase();
+  const mediaType = contentType.split(';')[0]!.trim();
+  await mkdir(path.dirname(options.filePath), { recursive: true });
+  const body = Readable.fromWeb(request.body as WebReadableStream<Uint8Array>);
+  try {
+    if (mediaType === 'multipart/form-data') {
+      return await storeMultipartFile(body, request.headers, options);
+    }
+    if (mediaType !== '' && !RAW_CSV_TYPES.includes(mediaType)) {
+      throw new ApiError(
+        'unsupported_media_type',
+        `Content-Type ${mediaType} is not accepted: send text/csv, or multipart/form-data with a "file" field`,
+      );
+    }
+    const stored = await writeHashed(body, options.filePath, options.maxBytes);
+    return { ...stored, filename: sanitizeFilename(request.headers.get('x-filename')) };
+  } catch (error) {
+    body.destroy();
+    await rm(options.filePath, { force: true });
+    throw error;
+  }
+}
+
+async function storeMultipartFile(
+  body: Readable,
+  headers: Headers,
+  options: { filePath: string; maxBytes: number },
+): Promise<StoredUpload> {
+  const parser = busboy({
+    headers: Object.fromEntries(headers),
+    limits: { files: 1, fileSize: options.maxBytes, fields: 20, parts: 25 },
+  });
+  const stored = new Promise<StoredUpload>((resolve, reject) => {
+    let sawFile = false;
+    parser.on('file', (field, stream, info) => {
+      if (field !== 'file' || sawFile) {
+        stream.resume(); // drain parts we do not use
+        return;
+      }
+      sawFile = true;
+      stream.on('limit', () => stream.destroy(tooLarge(options.maxBytes)));
+      writeHashed(stream, options.filePath, options.maxBytes).then(
+        (result) => resolve({ ...result, filename: sanitizeFilename(info.filename) }),
+        reject,
+      );
+    });
+    parser.on('error', (error: Error) => reject(new ApiError('bad_request', `Malformed multipart body: ${error.message}`)));
+    parser.on('close', () => {
+      if (!sawFile) reject(new ApiError('bad_request', 'The multipart form has no "file" field holding the CSV'));
+    });
+  });
+  // The pipeline error (e.g. client gone) and the file outcome are both awaited; the first failure wins.
+  const [result] = await Promise.all([stored, pipeline(body, parser)]);
+  return result;
+}
+
+async function writeHashed(
+  source: Readable,
+  filePath: string,
+  maxBytes: number,
+): Promise<{ path: string; bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) return callback(tooLarge(maxBytes));
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(source, meter, createWriteStream(filePath));
+  if (bytes === 0) throw new ApiError('empty_file', 'The uploaded file is empty: expected a header line with at least sku and name');
+  return { path: filePath, bytes, sha256: hash.digest('hex') };
+}
+
+function tooLarge(maxBytes: number): ApiError {
+  return new ApiError('payload_too_large', `The upload is larger than the limit of ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
+}
+
+/** Keeps the display name only: no directories, no control characters, at most 255 characters. */
+export function sanitizeFilename(raw: string | null | undefined): string | null {
+  if (!raw) return null;
+  let name = raw;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    // not percent-encoded: use as sent
+  }
+  const base = name.split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  const clean = base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 255);
+  return clean === '' || clean === '.' || clean === '..' ? null : clean;
+}

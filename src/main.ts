@@ -1,0 +1,57 @@
+import { ensureDevApiKey, DEV_TENANT } from './api-keys/dev-api-key.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createLogger } from './logger.ts';
+import { startService } from './start-service.ts';
+
+// `npm start`: the whole service in one process, on the embedded database unless DATABASE_URL is set.
+const config = loadConfigOrExit();
+const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+
+try {
+  const service = await startService(config, logger);
+  const devKey = service.database.embedded ? await ensureDevApiKey(service.pool, config.dataDir) : undefined;
+  printBanner(service.url, devKey);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await service.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+} catch (error) {
+  logger.fatal({ err: error }, 'failed to start');
+  process.exit(1);
+}
+
+function loadConfigOrExit(): Config {
+  try {
+    return loadConfig(process.env, { isTerminal: process.stdout.isTTY });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+function printBanner(url: string, devKey: { key: string; file: string } | undefined): void {
+  const lines = [
+    '',
+    `Lading is listening on ${url}`,
+    `  API docs:    ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
+  ];
+  if (devKey) {
+    lines.push(
+      `  Dev API key: ${devKey.key}   (tenant "${DEV_TENANT}", kept in ${devKey.file})`,
+      '  Try it:',
+      `    curl -H "Authorization: Bearer ${devKey.key}" -H "Content-Type: text/csv" \\`,
+      `      --data-binary @fixtures/products-valid.csv ${url}/v1/imports`,
+    );
+  } else {
+    lines.push('  Create an API key: npm run apikey -- create --tenant NAME');
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
