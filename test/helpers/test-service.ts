@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createApiKey } from '../../src/api-keys/api-keys.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { withDatabaseName } from '../../src/db/open-database.ts';
+import type { Pool } from '../../src/db/pool.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startService } from '../../src/start-service.ts';
+
+const TEMPLATE_DATABASE = 'lading_template';
+
+export type TestService = {
+  url: string;
+  pool: Pool;
+  config: Config;
+  connectionString: string;
+  /** A new tenant (unique name) with one API key. */
+  createTenant(prefix?: string): Promise<{ tenant: string; key: string }>;
+  request(pathname: string, init?: RequestInit & { key?: string }): Promise<Response>;
+  uploadCsv(key: string, body: NonNullable<RequestInit['body']>, headers?: Record<string, string>): Promise<Response>;
+  /** Polls GET /v1/imports/:id until the import ends, or fails the test at the deadline. */
+  waitForImport(key: string, id: string, timeoutMs?: number): Promise<ImportBody>;
+  uploadedFiles(): Promise<string[]>;
+  stop(): Promise<void>;
+};
+
+export type ImportBody = {
+  id: string;
+  status: string;
+  filename: string | null;
+  bytes: number;
+  sha256: string;
+  rows_processed: number;
+  rows_inserted: number;
+  rows_updated: number;
+  rows_rejected: number;
+  batches_committed: number;
+  warnings: string[];
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+};
+
+/** Creates a database cloned from the migrated template (fast); each test file gets its own. */
+export async function createTestDatabase(): Promise<{ connectionString: string; drop(): Promise<void> }> {
+  const serverUrl = inject('databaseServerUrl');
+  const name = `test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database ${name} template ${TEMPLATE_DATABASE} strategy file_copy`);
+  await admin.end();
+  return {
+    connectionString: withDatabaseName(serverUrl, name),
+    async drop() {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+/** The real service (startService: migrations, worker, HTTP on a free port) on a fresh database. */
+export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lading-data-'));
+  const config = loadConfig({
+    DATABASE_URL: database.connectionString,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const logger = createLogger({ level: config.logLevel, format: 'json', fd: 2 });
+  const service = await startService(config, logger);
+  let tenants = 0;
+
+  const request = (pathname: string, init: RequestInit & { key?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.key) headers.set('authorization', `Bearer ${init.key}`);
+    return fetch(`${service.url}${pathname}`, { ...init, headers });
+  };
+
+  return {
+    url: service.url,
+    pool: service.pool,
+    config,
+    connectionString: database.connectionString,
+    async createTenant(prefix = 'tenant') {
+      const tenant = `${prefix}-${++tenants}-${randomUUID().slice(0, 8)}`;
+      const { key } = await createApiKey(service.pool, { tenant });
+      return { tenant, key };
+    },
+    request,
+    uploadCsv(key, body, headers = {}) {
+      return request('/v1/imports', {
+        method: 'POST',
+        key,
+        body,
+        headers: body instanceof FormData ? headers : { 'content-type': 'text/csv', ...headers },
+      });
+    },
+    async waitForImport(key, id, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const response = await request(`/v1/imports/${id}`, { key });
+        const body = (await response.json()) as ImportBody;
+        if (!['queued', 'processing'].includes(body.status)) return body;
+        if (Date.now() > deadline) throw new Error(`import ${id} still ${body.status} after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+    async uploadedFiles() {
+      return readdir(path.join(dataDir, 'uploads')).catch(() => []);
+    },
+    async stop() {
+      await service.stop();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Response bodies in tests are read loosely typed; the assertions say what they must hold. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function readJson(response: Response): Promise<any> {
+  return response.json();
+}
