@@ -46,13 +46,19 @@ export type ImportBody = {
   finished_at: string | null;
 };
 
-/** Creates a database cloned from the migrated template (fast); each test file gets its own. */
-export async function createTestDatabase(): Promise<{ connectionString: string; drop(): Promise<void> }> {
+/**
+ * Creates a database cloned from the migrated template (fast); each test file gets its own.
+ * `empty: true` clones template0 instead: a database no migration has touched.
+ */
+export async function createTestDatabase(
+  options: { empty?: boolean } = {},
+): Promise<{ connectionString: string; drop(): Promise<void> }> {
   const serverUrl = inject('databaseServerUrl');
   const name = `test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
-  await admin.query(`create database ${name} template ${TEMPLATE_DATABASE} strategy file_copy`);
+  const template = options.empty ? 'template0' : TEMPLATE_DATABASE;
+  await admin.query(`create database ${name} template ${template} strategy file_copy`);
   await admin.end();
   return {
     connectionString: withDatabaseName(serverUrl, name),

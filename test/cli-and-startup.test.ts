@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScript, waitForOutput } from './helpers/child-process.ts';
+import { createTestDatabase, readJson, startTestService, type TestService } from './helpers/test-service.ts';
+
+describe('configuration', () => {
+  it('refuses invalid settings with one readable message, exit code 2 and no stack trace', async () => {
+    const child = runScript('src/main.ts', [], { PORT: 'abc', MAX_UPLOAD_BYTES: '-5', DATABASE_URL: 'mysql://x' });
+    expect(await child.exited).toBe(2);
+    expect(child.stderr()).toBe(
+      'Invalid configuration:\n' +
+        '  PORT: must be a whole number from 0 to 65535 (got "abc")\n' +
+        '  DATABASE_URL: must be a postgres:// or postgresql:// connection URL (got "mysql://x")\n' +
+        '  MAX_UPLOAD_BYTES: must be at least 1 (got "-5")\n',
+    );
+    expect(child.stdout()).toBe('');
+  });
+});
+
+describe('npm run apikey', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService();
+  });
+  afterAll(() => service?.stop());
+
+  it('creates a key (printed as the last line), lists it and revokes it', async () => {
+    const env = { DATABASE_URL: service.connectionString };
+    const create = runScript('src/cli/apikey.ts', ['create', '--tenant', 'cli-co', '--name', 'ci'], env);
+    expect(await create.exited).toBe(0);
+    const key = create.stdout().trim().split('\n').at(-1)!;
+    expect(key).toMatch(/^ldg_[A-Za-z0-9_-]{43}$/);
+    expect((await service.request('/v1/imports', { key })).status).toBe(200);
+
+    const list = runScript('src/cli/apikey.ts', ['list', '--tenant', 'cli-co'], env);
+    expect(await list.exited).toBe(0);
+    expect(list.stdout()).toContain(`${key.slice(0, 12)}…\ttenant=cli-co\tactive`);
+    expect(list.stdout()).not.toContain(key);
+
+    const revoke = runScript('src/cli/apikey.ts', ['revoke', key.slice(0, 12)], env);
+    expect(await revoke.exited).toBe(0);
+    expect(revoke.stdout()).toBe('Revoked 1 API key.\n');
+    expect((await service.request('/v1/imports', { key })).status).toBe(401);
+  });
+
+  it('explains a wrong call with exit code 2', async () => {
+    const child = runScript('src/cli/apikey.ts', ['create'], { DATABASE_URL: service.connectionString });
+    expect(await child.exited).toBe(2);
+    expect(child.stderr()).toContain('create needs --tenant NAME');
+  });
+});
+
+describe('npm run migrate', () => {
+  it('applies migrations to an empty database, then reports it up to date', async () => {
+    const database = await createTestDatabase({ empty: true });
+    try {
+      const first = runScript('src/cli/migrate.ts', [], { DATABASE_URL: database.connectionString });
+      expect(await first.exited).toBe(0);
+      expect(first.stdout()).toBe('Applied 001_initial_schema.sql.\n');
+      const second = runScript('src/cli/migrate.ts', [], { DATABASE_URL: database.connectionString });
+      expect(await second.exited).toBe(0);
+      expect(second.stdout()).toBe('The database was already up to date.\n');
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
+describe('npm start on a fresh clone (embedded PostgreSQL)', () => {
+  it('starts its own database, prints the URL and a dev key, imports, shares the database with the CLI, stops cleanly', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lading-start-'));
+    const service = runScript('src/main.ts', [], { DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn' });
+    try {
+      const [, url] = await waitForOutput(service, /Lading is listening on (http:\/\/\S+)/);
+      const [, key] = await waitForOutput(service, /Dev API key: (ldg_\S+)/);
+      expect((await readFile(path.join(dataDir, 'dev-api-key'), 'utf8')).trim()).toBe(key);
+
+      const upload = await fetch(`${url}/v1/imports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' },
+        body: await readFile('fixtures/products-valid.csv'),
+      });
+      expect(upload.status).toBe(202);
+      const { id } = await readJson(upload);
+      const deadline = Date.now() + 30_000;
+      let status = 'queued';
+      while (['queued', 'processing'].includes(status) && Date.now() < deadline) {
+        status = (await readJson(await fetch(`${url}/v1/imports/${id}`, { headers: { authorization: `Bearer ${key}` } }))).status;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(status).toBe('succeeded');
+
+      // The CLI finds the running embedded server through DATA_DIR: its key works on the service.
+      const cli = runScript('src/cli/apikey.ts', ['create', '--tenant', 'second'], { DATA_DIR: dataDir });
+      expect(await cli.exited).toBe(0);
+      const cliKey = cli.stdout().trim().split('\n').at(-1)!;
+      expect((await fetch(`${url}/v1/products`, { headers: { authorization: `Bearer ${cliKey}` } })).status).toBe(200);
+
+      service.process.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+      expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+    } finally {
+      service.process.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
