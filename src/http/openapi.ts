@@ -43,6 +43,24 @@ export const pageOf = <T extends z.ZodType>(item: T) =>
 
 export const bearerSecurity = [{ bearerAuth: [] }];
 
+/**
+ * Builds a page from `limit + 1` fetched rows: the extra row only tells that another page exists,
+ * and the cursor is taken from the last row shown.
+ */
+export function toPage<Row, Item>(
+  rows: Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  cursorOf: (row: Row) => unknown,
+): { items: Item[]; next_cursor: string | null } {
+  const shown = rows.slice(0, limit);
+  const last = shown.at(-1);
+  return {
+    items: shown.map(toItem),
+    next_cursor: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null,
+  };
+}
+
 /** Opaque pagination cursors: base64url JSON, so their shape can change without breaking clients. */
 export function encodeCursor(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -137,3 +137,4 @@ export async function startTestService(env: Record<string, string> = {}): Promis
 export async function readJson(response: Response): Promise<any> {
   return response.json();
 }
+

@@ -9,7 +9,7 @@ import { findImport, listImportErrors, listImports, type ImportRow } from '../..
 import { importViewSchema, toImportView } from '../../imports/import-view.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../errors.ts';
-import { bearerSecurity, decodeCursor, encodeCursor, errorResponses, json, pageOf } from '../openapi.ts';
+import { bearerSecurity, decodeCursor, errorResponses, json, pageOf, toPage } from '../openapi.ts';
 
 export type ImportRoutesDeps = { pool: Pool; dataDir: string; maxUploadBytes: number };
 
@@ -81,10 +81,8 @@ export function importRoutes(deps: ImportRoutesDeps) {
     const { limit, cursor } = c.req.valid('query');
     const after = decodeCursor(cursor, importsCursor);
     const rows = await listImports(deps.pool, c.var.principal.tenantId, { limit: limit + 1, after });
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    const next = rows.length > limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null;
-    return c.json({ items: items.map(toImportView), next_cursor: next }, 200);
+    const page = toPage(rows, limit, toImportView, (row) => ({ createdAt: row.created_at.toISOString(), id: row.id }));
+    return c.json(page, 200);
   });
 
   const getRoute = createRoute({
@@ -115,14 +113,13 @@ export function importRoutes(deps: ImportRoutesDeps) {
     const { limit, cursor } = c.req.valid('query');
     const afterLine = decodeCursor(cursor, z.number().int().nonnegative());
     const rows = await listImportErrors(deps.pool, imp.id, { limit: limit + 1, afterLine });
-    const items = rows.slice(0, limit).map((row) => ({
+    const toItem = (row: (typeof rows)[number]) => ({
       line: Number(row.line),
       column: row.column_name,
       message: row.message,
       values: row.raw_values,
-    }));
-    const last = items.at(-1);
-    return c.json({ items, next_cursor: rows.length > limit && last ? encodeCursor(last.line) : null }, 200);
+    });
+    return c.json(toPage(rows, limit, toItem, (row) => Number(row.line)), 200);
   });
 
   const errorsCsvRoute = createRoute({

@@ -7,7 +7,7 @@ import { productViewSchema, toProductView } from '../../products/product-view.ts
 import { createProduct, removeProduct, replaceProduct } from '../../products/products.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../errors.ts';
-import { bearerSecurity, decodeCursor, encodeCursor, errorResponses, json, pageOf } from '../openapi.ts';
+import { bearerSecurity, decodeCursor, errorResponses, json, pageOf, toPage } from '../openapi.ts';
 
 const skuParams = z.object({ sku: z.string().meta({ param: { name: 'sku', in: 'path' }, example: 'TSHIRT-RED-M' }) });
 const replaceBody = productSchema.meta({ id: 'ProductInput' });
@@ -33,9 +33,7 @@ export function productRoutes(deps: { pool: Pool }) {
     const { limit, cursor } = c.req.valid('query');
     const afterSku = decodeCursor(cursor, z.string());
     const rows = await listProducts(deps.pool, c.var.principal.tenantId, { limit: limit + 1, afterSku });
-    const items = rows.slice(0, limit).map(toProductView);
-    const last = items.at(-1);
-    return c.json({ items, next_cursor: rows.length > limit && last ? encodeCursor(last.sku) : null }, 200);
+    return c.json(toPage(rows, limit, toProductView, (row) => row.sku), 200);
   });
 
   const getRoute = createRoute({
