@@ -11,7 +11,7 @@ export function createLogger(options: { level: string; format: 'json' | 'pretty'
   const fd = options.fd ?? 1;
   if (options.format === 'pretty') {
     // Synchronous pretty stream (no transport thread): logs stay in order with console output.
-    return pino(base, pretty({ colorize: true, sync: true, destination: fd, ignore: 'pid,hostname,service' }));
+    return pino(base, pretty({ colorize: true, singleLine: true, sync: true, destination: fd, ignore: 'pid,hostname,service' }));
   }
   return pino(base, pino.destination({ fd, sync: true }));
 }
