@@ -18,6 +18,8 @@ const configSchema = z.object({
   BATCH_SIZE: integer(1, 100_000).default(1000),
   WORKER_CONCURRENCY: integer(1, 64).default(2),
   DATABASE_POOL_SIZE: integer(2, 200).default(10),
+  WS_HEARTBEAT_MS: integer(100, 600_000).default(30_000),
+  WS_MAX_BUFFERED_BYTES: integer(1024, 1024 ** 3).default(1024 ** 2),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -36,6 +38,10 @@ export type Config = {
   batchSize: number;
   workerConcurrency: number;
   databasePoolSize: number;
+  /** WebSocket ping interval; a socket that misses one pong is dropped. */
+  wsHeartbeatMs: number;
+  /** A subscriber whose unsent data passes this is closed with 1013. */
+  wsMaxBufferedBytes: number;
   logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
   logFormat: 'json' | 'pretty';
 };
@@ -64,6 +70,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
     batchSize: c.BATCH_SIZE,
     workerConcurrency: c.WORKER_CONCURRENCY,
     databasePoolSize: c.DATABASE_POOL_SIZE,
+    wsHeartbeatMs: c.WS_HEARTBEAT_MS,
+    wsMaxBufferedBytes: c.WS_MAX_BUFFERED_BYTES,
     logLevel: c.LOG_LEVEL,
     logFormat: c.LOG_FORMAT ?? (options.isTerminal ? 'pretty' : 'json'),
   };

@@ -1,10 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Runner } from 'graphile-worker';
+import { WebSocketServer } from 'ws';
 import type { Config } from './config.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { openDatabase, type Database } from './db/open-database.ts';
 import { createPool, type Pool } from './db/pool.ts';
+import { createHeartbeat } from './events/event-socket.ts';
+import { createImportEventHub, type ImportEventHub } from './events/import-event-hub.ts';
+import { startImportEventsListener } from './events/import-events-listener.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './logger.ts';
 import { startWorker } from './worker/start-worker.ts';
@@ -13,6 +17,7 @@ export type Service = {
   url: string;
   database: Database;
   pool: Pool;
+  hub: ImportEventHub;
   stop(): Promise<void>;
 };
 
@@ -32,9 +37,27 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     batchSize: config.batchSize,
   });
 
-  const app = createApp({ pool, logger, dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes });
+  const hub = createImportEventHub({ pool, logger });
+  const listener = await startImportEventsListener({
+    connectionString: database.connectionString,
+    logger,
+    onNotification: (notification) => hub.handle(notification),
+    onReconnect: (lostAt) => void hub.resync(lostAt),
+  });
+  const heartbeat = createHeartbeat(config.wsHeartbeatMs);
+
+  const app = createApp({
+    pool,
+    logger,
+    dataDir: config.dataDir,
+    maxUploadBytes: config.maxUploadBytes,
+    hub,
+    heartbeat,
+    socket: { maxBufferedBytes: config.wsMaxBufferedBytes },
+  });
+  const websocket = { server: new WebSocketServer({ noServer: true }) };
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host, websocket }, () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -43,8 +66,13 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     database,
     pool,
+    hub,
     async stop() {
+      // Subscribers are told (1001 going away) rather than left to notice a dead socket.
+      hub.closeAll(1001, 'server shutting down');
+      heartbeat.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listener.stop();
       await worker.stop();
       await Promise.all([pool.end(), workerPool.end()]);
       await database.close();

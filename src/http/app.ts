@@ -2,6 +2,8 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Pool } from '../db/pool.ts';
+import type { Heartbeat, SocketOptions } from '../events/event-socket.ts';
+import type { ImportEventHub } from '../events/import-event-hub.ts';
 import type { Logger } from '../logger.ts';
 import { describeProblems } from '../products/product-schema.ts';
 import type { AppEnv } from './app-env.ts';
@@ -9,6 +11,7 @@ import { requireApiKey } from './auth.ts';
 import { ApiError, type ErrorBody } from './errors.ts';
 import { InvalidCursorError } from './openapi.ts';
 import { docsRoutes } from './routes/docs.ts';
+import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { importRoutes } from './routes/imports.ts';
 import { productRoutes } from './routes/products.ts';
@@ -18,6 +21,9 @@ export type AppDeps = {
   logger: Logger;
   dataDir: string;
   maxUploadBytes: number;
+  hub: ImportEventHub;
+  heartbeat: Heartbeat;
+  socket: SocketOptions;
 };
 
 export function createApp(deps: AppDeps) {
@@ -42,6 +48,7 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', requireApiKey(deps.pool));
   app.route('/v1/imports', importRoutes(deps));
   app.route('/v1/products', productRoutes(deps));
+  app.route('/v1', eventRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

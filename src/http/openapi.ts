@@ -17,6 +17,7 @@ const descriptions: Record<number, string> = {
   409: 'Conflicts with the current state',
   413: 'The upload is larger than MAX_UPLOAD_BYTES',
   415: 'Unsupported Content-Type',
+  426: 'Not a WebSocket upgrade request',
   503: 'Not ready',
 };
 

@@ -121,9 +121,11 @@ function buildApplyStatement(target: {
       returning id, tenant_id, rows_processed, rows_inserted, rows_updated, rows_rejected, batches_committed
     )
     select rows_processed, rows_inserted, rows_updated, rows_rejected, batches_committed,
+      -- Delivered at commit, to every API process: small (ids and counters), one per batch.
       pg_notify('${IMPORT_EVENTS_CHANNEL}', json_build_object(
         'type', 'progress', 'importId', id, 'tenantId', tenant_id, 'batchesCommitted', batches_committed,
-        'rowsProcessed', rows_processed)::text) as notified
+        'rowsProcessed', rows_processed, 'rowsInserted', rows_inserted, 'rowsUpdated', rows_updated,
+        'rowsRejected', rows_rejected)::text) as notified
     from counted;
 
     truncate import_staging;`;

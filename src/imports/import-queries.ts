@@ -84,6 +84,18 @@ export async function listImports(
   return rows;
 }
 
+/** Imports a tenant-wide stream shows: the unfinished ones, and those finished since `finishedSince`. */
+export async function listWatchableImports(db: Queryable, tenantId: string, finishedSince?: Date): Promise<ImportRow[]> {
+  const { rows } = await db.query<ImportRow>(
+    `select * from imports
+     where tenant_id = $1 and (status in ('queued', 'processing') or finished_at >= $2)
+     order by created_at
+     limit 1000`,
+    [tenantId, finishedSince ?? null],
+  );
+  return rows;
+}
+
 /** queued → processing; a job re-run on a processing import keeps its start time and counters. */
 export async function markImportProcessing(db: Queryable, id: string): Promise<ImportRow | undefined> {
   const { rows } = await db.query<ImportRow>(

@@ -1,14 +1,13 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
-import type { Principal } from '../../api-keys/api-keys.ts';
 import type { Pool } from '../../db/pool.ts';
 import { createImport } from '../../imports/create-import.ts';
 import { writeErrorsCsv } from '../../imports/errors-csv.ts';
-import { findImport, listImportErrors, listImports, type ImportRow } from '../../imports/import-queries.ts';
+import { getImport } from '../../imports/get-import.ts';
+import { listImportErrors, listImports } from '../../imports/import-queries.ts';
 import { importViewSchema, toImportView } from '../../imports/import-view.ts';
 import type { AppEnv } from '../app-env.ts';
-import { ApiError } from '../errors.ts';
 import { bearerSecurity, decodeCursor, errorResponses, json, pageOf, toPage } from '../openapi.ts';
 
 export type ImportRoutesDeps = { pool: Pool; dataDir: string; maxUploadBytes: number };
@@ -95,7 +94,7 @@ export function importRoutes(deps: ImportRoutesDeps) {
     responses: { 200: json(importViewSchema, 'The import'), ...errorResponses(401, 404) },
   });
   app.openapi(getRoute, async (c) => {
-    const row = await requireImport(deps.pool, c.var.principal, c.req.valid('param').id);
+    const row = await getImport(deps.pool, c.var.principal.tenantId, c.req.valid('param').id);
     return c.json(toImportView(row), 200);
   });
 
@@ -109,7 +108,7 @@ export function importRoutes(deps: ImportRoutesDeps) {
     responses: { 200: json(pageOf(importErrorSchema), 'A page of rejected records'), ...errorResponses(400, 401, 404) },
   });
   app.openapi(errorsRoute, async (c) => {
-    const imp = await requireImport(deps.pool, c.var.principal, c.req.valid('param').id);
+    const imp = await getImport(deps.pool, c.var.principal.tenantId, c.req.valid('param').id);
     const { limit, cursor } = c.req.valid('query');
     const afterLine = decodeCursor(cursor, z.number().int().nonnegative());
     const rows = await listImportErrors(deps.pool, imp.id, { limit: limit + 1, afterLine });
@@ -138,20 +137,11 @@ export function importRoutes(deps: ImportRoutesDeps) {
     },
   });
   app.openapi(errorsCsvRoute, async (c) => {
-    const imp = await requireImport(deps.pool, c.var.principal, c.req.valid('param').id);
+    const imp = await getImport(deps.pool, c.var.principal.tenantId, c.req.valid('param').id);
     c.header('Content-Type', 'text/csv; charset=utf-8');
     c.header('Content-Disposition', `attachment; filename="import-${imp.id}-errors.csv"`);
     return stream(c, (out) => writeErrorsCsv(deps.pool, imp, (chunk) => out.write(chunk)));
   });
 
   return app;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The tenant's import or 404: another tenant's id looks exactly like a missing one. */
-async function requireImport(pool: Pool, principal: Principal, id: string): Promise<ImportRow> {
-  const row = UUID.test(id) ? await findImport(pool, principal.tenantId, id) : undefined;
-  if (!row) throw new ApiError('not_found', `No import with id "${id}"`);
-  return row;
 }

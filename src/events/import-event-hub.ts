@@ -1,0 +1,192 @@
+import type { Queryable } from '../db/pool.ts';
+import { findImport, findImportById, listWatchableImports, type ImportRow } from '../imports/import-queries.ts';
+import { toImportView, type ImportView } from '../imports/import-view.ts';
+import type { Logger } from '../logger.ts';
+import type { ImportNotification } from './import-events-listener.ts';
+
+export type EventMessage = { type: 'snapshot' | 'progress' | 'finished'; seq: number; import: ImportView };
+
+/** Where a subscriber's messages go (a WebSocket in production); `send` gets the serialised message. */
+export type EventSink = { send(text: string): void; close(code: number, reason: string): void };
+
+export type Subscription = {
+  tenantId: string;
+  /** null: every import of the tenant (GET /v1/events). */
+  importId: string | null;
+  sink: EventSink;
+  /** Highest seq sent per import: nothing at or below it is sent again, so seq only increases. */
+  lastSeq: Map<string, number>;
+  /** Messages that arrived before the snapshot was sent; null once started. */
+  pending: EventMessage[] | null;
+};
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * Fans import notifications out to subscribers. seq is the import's batches_committed (finished
+ * is batches_committed + 1), so a subscriber gets each committed batch once, in order, after its
+ * snapshot. Notifications of one import are handled one after another (a promise chain per
+ * import), so an async read never lets a later batch overtake an earlier one.
+ */
+export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) {
+  const log = deps.logger.child({ component: 'import-event-hub' });
+  const byImport = new Map<string, Set<Subscription>>();
+  const byTenant = new Map<string, Set<Subscription>>();
+  /** The import's fields that do not change per batch, read once it is processing. */
+  const baseViews = new Map<string, ImportView>();
+  const chains = new Map<string, Promise<void>>();
+
+  function interested(tenantId: string, importId: string): Subscription[] {
+    return [...(byImport.get(importId) ?? []), ...(byTenant.get(tenantId) ?? [])];
+  }
+
+  /** Runs work for one import after the work already queued for it. */
+  function enqueue(importId: string, work: () => Promise<void>): Promise<void> {
+    const next = (chains.get(importId) ?? Promise.resolve())
+      .then(work)
+      .catch((error: unknown) => log.error({ err: error, importId }, 'could not deliver import event'));
+    chains.set(importId, next);
+    void next.then(() => {
+      if (chains.get(importId) === next) chains.delete(importId);
+    });
+    return next;
+  }
+
+  function deliver(subscriptions: Subscription[], message: EventMessage): void {
+    let text: string | undefined; // serialised once, however many subscribers
+    for (const sub of subscriptions) {
+      if (sub.pending) {
+        sub.pending.push(message);
+        continue;
+      }
+      const importId = message.import.id;
+      if (message.seq <= (sub.lastSeq.get(importId) ?? -1)) continue;
+      sub.lastSeq.set(importId, message.seq);
+      sub.sink.send((text ??= JSON.stringify(message)));
+      if (message.type === 'finished' && sub.importId !== null) {
+        unsubscribe(sub);
+        sub.sink.close(1000, 'import finished');
+      }
+    }
+  }
+
+  function messagesFor(row: ImportRow): EventMessage[] {
+    const view = toImportView(row);
+    if (!TERMINAL.has(view.status)) return [{ type: 'progress', seq: view.batches_committed, import: view }];
+    return [{ type: 'finished', seq: view.batches_committed + 1, import: view }];
+  }
+
+  async function progressView(n: Extract<ImportNotification, { type: 'progress' }>): Promise<ImportView> {
+    let base = baseViews.get(n.importId);
+    if (!base || base.status === 'queued') {
+      const row = await findImportById(deps.pool, n.importId);
+      if (!row) throw new Error(`import ${n.importId} not found`);
+      base = toImportView(row);
+      baseViews.set(n.importId, base);
+    }
+    return {
+      ...base,
+      status: 'processing',
+      finished_at: null,
+      rows_processed: n.rowsProcessed,
+      rows_inserted: n.rowsInserted,
+      rows_updated: n.rowsUpdated,
+      rows_rejected: n.rowsRejected,
+      batches_committed: n.batchesCommitted,
+    };
+  }
+
+  function unsubscribe(sub: Subscription): void {
+    const index = sub.importId === null ? byTenant : byImport;
+    const key = sub.importId ?? sub.tenantId;
+    const set = index.get(key);
+    set?.delete(sub);
+    if (set?.size === 0) index.delete(key);
+    if (sub.importId !== null && !byImport.has(sub.importId) && !byTenant.has(sub.tenantId)) {
+      baseViews.delete(sub.importId);
+    }
+  }
+
+  return {
+    /** Registers first, so nothing committed after the snapshot read can be missed. */
+    subscribe(input: { tenantId: string; importId: string | null; sink: EventSink }): Subscription {
+      const sub: Subscription = { ...input, lastSeq: new Map(), pending: [] };
+      const index = sub.importId === null ? byTenant : byImport;
+      const key = sub.importId ?? sub.tenantId;
+      if (!index.has(key)) index.set(key, new Set());
+      index.get(key)!.add(sub);
+      return sub;
+    },
+
+    /** Sends the snapshot(s), then whatever arrived meanwhile; a finished import ends at once. */
+    async start(sub: Subscription): Promise<void> {
+      const rows = sub.importId
+        ? [await findImport(deps.pool, sub.tenantId, sub.importId)].filter((row) => row !== undefined)
+        : await listWatchableImports(deps.pool, sub.tenantId);
+      const queued = sub.pending ?? [];
+      sub.pending = null;
+      for (const row of rows) {
+        const view = toImportView(row);
+        sub.lastSeq.set(view.id, view.batches_committed);
+        sub.sink.send(JSON.stringify({ type: 'snapshot', seq: view.batches_committed, import: view }));
+        if (TERMINAL.has(view.status)) deliver([sub], messagesFor(row)[0]!);
+      }
+      for (const message of queued) deliver([sub], message);
+    },
+
+    unsubscribe,
+
+    handle(notification: ImportNotification): void {
+      const { importId, tenantId } = notification;
+      if (!byImport.has(importId) && !byTenant.has(tenantId)) return; // nobody here watches it
+      void enqueue(importId, async () => {
+        if (notification.type === 'progress') {
+          const view = await progressView(notification);
+          deliver(interested(tenantId, importId), { type: 'progress', seq: view.batches_committed, import: view });
+        } else {
+          baseViews.delete(importId);
+          const row = await findImportById(deps.pool, importId);
+          if (row) deliver(interested(tenantId, importId), messagesFor(row)[0]!);
+        }
+      });
+    },
+
+    /**
+     * After the LISTEN connection was lost: whatever was committed meanwhile is re-read from the
+     * tables. Batches missed in between arrive as one progress message with the current counts.
+     */
+    async resync(lostAt: Date): Promise<void> {
+      const work: Promise<void>[] = [];
+      for (const [importId, subs] of byImport) {
+        const tenantId = [...subs][0]!.tenantId;
+        work.push(
+          enqueue(importId, async () => {
+            const row = await findImport(deps.pool, tenantId, importId);
+            if (row) deliver(interested(tenantId, importId), messagesFor(row)[0]!);
+          }),
+        );
+      }
+      for (const tenantId of byTenant.keys()) {
+        for (const row of await listWatchableImports(deps.pool, tenantId, lostAt)) {
+          work.push(enqueue(row.id, async () => deliver(interested(tenantId, row.id), messagesFor(row)[0]!)));
+        }
+      }
+      await Promise.all(work);
+    },
+
+    closeAll(code: number, reason: string): void {
+      for (const sub of [...[...byImport.values()].flatMap((s) => [...s]), ...[...byTenant.values()].flatMap((s) => [...s])]) {
+        unsubscribe(sub);
+        sub.sink.close(code, reason);
+      }
+    },
+
+    get subscriberCount(): number {
+      let count = 0;
+      for (const set of [...byImport.values(), ...byTenant.values()]) count += set.size;
+      return count;
+    },
+  };
+}
+
+export type ImportEventHub = ReturnType<typeof createImportEventHub>;
