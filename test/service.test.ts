@@ -29,13 +29,18 @@ describe('API description', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/health',
       '/ready',
+      '/v1/events',
+      '/v1/events/ticket',
       '/v1/imports',
       '/v1/imports/{id}',
       '/v1/imports/{id}/errors',
       '/v1/imports/{id}/errors.csv',
+      '/v1/imports/{id}/events',
+      '/v1/imports/{id}/events/ticket',
       '/v1/products',
       '/v1/products/{sku}',
     ]);
+    expect(doc.paths['/v1/imports/{id}/events'].get.responses).toHaveProperty('101');
     expect(Object.keys(doc.paths['/v1/imports'].post.requestBody.content)).toEqual(['text/csv', 'multipart/form-data']);
     expect(doc.components.schemas.Import.properties.rows_rejected.type).toBe('integer');
     expect(doc.components.schemas.ProductInput.required).toEqual(['sku', 'name']);
