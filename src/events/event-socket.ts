@@ -2,7 +2,8 @@ import type { WebSocketLike } from '@hono/node-server';
 import type { EventSink } from './import-event-hub.ts';
 
 /** The parts of a `ws` WebSocket used here beyond what @hono/node-server types expose. */
-type RawSocket = WebSocketLike & {
+type RawSocket = Omit<WebSocketLike, 'send'> & {
+  send(data: Buffer, options: { binary: boolean }): void;
   bufferedAmount: number;
   ping(): void;
   terminate(): void;
@@ -22,13 +23,13 @@ export type SocketOptions = { maxBufferedBytes: number };
 export function createSocketSink(raw: WebSocketLike, options: SocketOptions): EventSink {
   const socket = raw as RawSocket;
   return {
-    send(text) {
+    send(json) {
       if (socket.readyState !== OPEN) return;
       if (socket.bufferedAmount > options.maxBufferedBytes) {
         closeTooSlow(socket);
         return;
       }
-      socket.send(text);
+      socket.send(json, { binary: false });
     },
     close(code, reason) {
       if (socket.readyState === OPEN) socket.close(code, reason);

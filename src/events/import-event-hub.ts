@@ -6,8 +6,11 @@ import type { ImportNotification } from './import-events-listener.ts';
 
 export type EventMessage = { type: 'snapshot' | 'progress' | 'finished'; seq: number; import: ImportView };
 
-/** Where a subscriber's messages go (a WebSocket in production); `send` gets the serialised message. */
-export type EventSink = { send(text: string): void; close(code: number, reason: string): void };
+/**
+ * Where a subscriber's messages go (a WebSocket in production). `send` gets the message already
+ * serialised to UTF-8 JSON: encoded once per message, however many subscribers receive it.
+ */
+export type EventSink = { send(json: Buffer): void; close(code: number, reason: string): void };
 
 export type Subscription = {
   tenantId: string;
@@ -21,6 +24,10 @@ export type Subscription = {
 };
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+function encode(message: EventMessage): Buffer {
+  return Buffer.from(JSON.stringify(message));
+}
 
 /**
  * Fans import notifications out to subscribers. seq is the import's batches_committed (finished
@@ -53,7 +60,7 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
   }
 
   function deliver(subscriptions: Subscription[], message: EventMessage): void {
-    let text: string | undefined; // serialised once, however many subscribers
+    let json: Buffer | undefined; // serialised once, however many subscribers
     for (const sub of subscriptions) {
       if (sub.pending) {
         sub.pending.push(message);
@@ -62,7 +69,7 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
       const importId = message.import.id;
       if (message.seq <= (sub.lastSeq.get(importId) ?? -1)) continue;
       sub.lastSeq.set(importId, message.seq);
-      sub.sink.send((text ??= JSON.stringify(message)));
+      sub.sink.send((json ??= encode(message)));
       if (message.type === 'finished' && sub.importId !== null) {
         unsubscribe(sub);
         sub.sink.close(1000, 'import finished');
@@ -128,7 +135,7 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
       for (const row of rows) {
         const view = toImportView(row);
         sub.lastSeq.set(view.id, view.batches_committed);
-        sub.sink.send(JSON.stringify({ type: 'snapshot', seq: view.batches_committed, import: view }));
+        sub.sink.send(encode({ type: 'snapshot', seq: view.batches_committed, import: view }));
         if (TERMINAL.has(view.status)) deliver([sub], messagesFor(row)[0]!);
       }
       for (const message of queued) deliver([sub], message);

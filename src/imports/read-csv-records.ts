@@ -39,7 +39,7 @@ export async function* readCsvRecords(filePath: string): AsyncGenerator<CsvRecor
   parser.on('error', () => {}); // surfaced through the write/end callbacks below
   parser.resume();
 
-  const file = createReadStream(filePath, { highWaterMark: 256 * 1024 });
+  const file = createReadStream(filePath, { highWaterMark: 64 * 1024 });
   try {
     for await (const chunk of file) {
       const error = await new Promise<Error | null | undefined>((resolve) => parser.write(chunk, resolve));

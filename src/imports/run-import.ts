@@ -8,6 +8,8 @@ import { FileLevelError, mapHeader, type HeaderMapping } from './csv-header.ts';
 import { finishImport, markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
 import { readCsvRecords, type CsvRecord } from './read-csv-records.ts';
 
+const YIELD_EVERY_RECORDS = 200;
+
 export type ImportDeps = { pool: Pool; logger: Logger; batchSize: number };
 
 /**
@@ -87,8 +89,15 @@ async function loadRecords(
     });
     const pipeline = new BatchPipeline(write, log);
     let batch = emptyBatch();
+    let sinceYield = 0;
     const addRecords = async (chunk: CsvRecord[]) => {
       for (const record of chunk) {
+        // The worker shares the event loop with the API and live progress: hand it over now and
+        // then so a batch's worth of validation never delays a notification by tens of ms.
+        if (++sinceYield === YIELD_EVERY_RECORDS) {
+          sinceYield = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
         if (record.line < resumeFromLine) continue;
         addRecord(batch, record.fields, record.line, header.length, mapping);
         batch.checkpoint = { byte: record.endByte, line: record.nextLine };

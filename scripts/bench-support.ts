@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApiKey } from '../src/api-keys/api-keys.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { migrateDatabase } from '../src/db/migrate.ts';
+import { createDatabaseIfMissing, withDatabaseName } from '../src/db/open-database.ts';
+import { createPool, type Pool } from '../src/db/pool.ts';
+import { createLogger } from '../src/logger.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export type BenchDatabase = { connectionString: string; pool: Pool; stop(): Promise<void> };
+
+/** DATABASE_URL when set, else a fresh embedded server in a temp directory; migrated either way. */
+export async function openBenchDatabase(name: string): Promise<BenchDatabase> {
+  const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
+  let connectionString = process.env.DATABASE_URL;
+  let stopServer = async () => {};
+  if (!connectionString) {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), `lading-${name}-`));
+    const server = await startEmbeddedPostgres({ dataDir, logger });
+    await createDatabaseIfMissing(server.serverUrl, name);
+    connectionString = withDatabaseName(server.serverUrl, name);
+    stopServer = () => server.stop();
+  }
+  const pool = createPool(connectionString, 4);
+  await migrateDatabase(pool, logger);
+  return {
+    connectionString,
+    pool,
+    async stop() {
+      await pool.end();
+      await stopServer();
+    },
+  };
+}
+
+export async function createBenchKey(pool: Pool): Promise<string> {
+  return (await createApiKey(pool, { tenant: `bench-${Date.now()}` })).key;
+}
+
+export type ServiceProcess = { url: string; child: ChildProcess; peakRssMb(): number; rssMb(): number; stop(): Promise<void> };
+
+/** `npm start`'s entry point as a child process, so its memory is measured apart from the bench's. */
+export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [path.join(root, 'src/main.ts')], {
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Lading is listening on (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`service exited with ${code}: ${output}`)));
+  });
+  const status = (field: string) => {
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : NaN;
+  };
+  return {
+    url,
+    child,
+    peakRssMb: () => status('VmHWM'),
+    rssMb: () => status('VmRSS'),
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
