@@ -160,6 +160,16 @@ describe('tickets for browsers', () => {
     await expect(late.opened).rejects.toEqual(new UpgradeRefused(401));
   });
 
+  it('opens the tenant-wide stream with a tenant ticket, but not with an import ticket', async () => {
+    const ticket = (await readJson(await service.request('/v1/events/ticket', { method: 'POST', key }))).ticket;
+    const stream = connectEvents(service.url, `/v1/events?ticket=${ticket}`);
+    await stream.opened;
+    stream.socket.close();
+    const queued = await upload(productsCsv(10, 'TT'));
+    const importTicket = (await readJson(await service.request(`/v1/imports/${queued.id}/events/ticket`, { method: 'POST', key }))).ticket;
+    await expect(connectEvents(service.url, `/v1/events?ticket=${importTicket}`).opened).rejects.toEqual(new UpgradeRefused(401));
+  });
+
   it('does not accept a ticket on ordinary routes', async () => {
     const ticket = (await readJson(await service.request('/v1/events/ticket', { method: 'POST', key }))).ticket;
     const response = await service.request(`/v1/imports?ticket=${ticket}`);
