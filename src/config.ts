@@ -18,8 +18,28 @@ const configSchema = z.object({
   BATCH_SIZE: integer(1, 100_000).default(1000),
   WORKER_CONCURRENCY: integer(1, 64).default(2),
   DATABASE_POOL_SIZE: integer(2, 200).default(10),
+  WORKER_POLL_INTERVAL_MS: integer(50, 60_000).default(2000),
   WS_HEARTBEAT_MS: integer(100, 600_000).default(30_000),
   WS_MAX_BUFFERED_BYTES: integer(1024, 1024 ** 3).default(1024 ** 2),
+  WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('5,300,1800,7200,18000,36000,36000')
+    .transform((value, ctx) => {
+      const delays = value.split(',').map((part) => Number(part.trim()));
+      if (delays.some((d) => !Number.isFinite(d) || d < 0) || value.trim() === '') {
+        ctx.issues.push({ code: 'custom', input: value, message: 'must be comma-separated seconds, e.g. 5,300,1800' });
+        return z.NEVER;
+      }
+      return delays;
+    }),
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
+  WEBHOOK_DISABLE_AFTER_FAILURES: integer(1, 1000).default(5),
+  WEBHOOK_CONCURRENCY: integer(0, 64).default(4),
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -38,10 +58,25 @@ export type Config = {
   batchSize: number;
   workerConcurrency: number;
   databasePoolSize: number;
+  /** How often workers look for jobs that became due (new jobs are announced at once). */
+  workerPollIntervalMs: number;
   /** WebSocket ping interval; a socket that misses one pong is dropped. */
   wsHeartbeatMs: number;
   /** A subscriber whose unsent data passes this is closed with 1013. */
   wsMaxBufferedBytes: number;
+  webhooks: {
+    timeoutMs: number;
+    /** Seconds to wait before each retry; attempts = 1 + its length. */
+    retrySchedule: number[];
+    /** Deliver to loopback/private/link-local addresses (development, tests). */
+    allowPrivate: boolean;
+    /** Consecutive failed deliveries after which an endpoint is disabled. */
+    disableAfter: number;
+    /** Deliveries in flight at once in this process; 0 = this process delivers none. */
+    concurrency: number;
+  };
+  /** Base of links sent to integrators (errors_url); defaults to where this process listens. */
+  publicBaseUrl: string | undefined;
   logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
   logFormat: 'json' | 'pretty';
 };
@@ -70,8 +105,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
     batchSize: c.BATCH_SIZE,
     workerConcurrency: c.WORKER_CONCURRENCY,
     databasePoolSize: c.DATABASE_POOL_SIZE,
+    workerPollIntervalMs: c.WORKER_POLL_INTERVAL_MS,
     wsHeartbeatMs: c.WS_HEARTBEAT_MS,
     wsMaxBufferedBytes: c.WS_MAX_BUFFERED_BYTES,
+    webhooks: {
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+      retrySchedule: c.WEBHOOK_RETRY_SCHEDULE,
+      allowPrivate: c.WEBHOOK_ALLOW_PRIVATE,
+      disableAfter: c.WEBHOOK_DISABLE_AFTER_FAILURES,
+      concurrency: c.WEBHOOK_CONCURRENCY,
+    },
+    publicBaseUrl: c.PUBLIC_BASE_URL?.replace(/\/$/, ''),
     logLevel: c.LOG_LEVEL,
     logFormat: c.LOG_FORMAT ?? (options.isTerminal ? 'pretty' : 'json'),
   };

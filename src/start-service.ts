@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import type { Runner } from 'graphile-worker';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.ts';
 import { migrateDatabase } from './db/migrate.ts';
@@ -11,7 +10,7 @@ import { createImportEventHub, type ImportEventHub } from './events/import-event
 import { startImportEventsListener } from './events/import-events-listener.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './logger.ts';
-import { startWorker } from './worker/start-worker.ts';
+import { startWorkers } from './worker/start-worker.ts';
 
 export type Service = {
   url: string;
@@ -27,15 +26,6 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const pool = createPool(database.connectionString, config.databasePoolSize);
   const { applied } = await migrateDatabase(pool, logger);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-
-  // The worker has its own pool so a burst of HTTP requests can never starve running imports.
-  const workerPool = createPool(database.connectionString, config.workerConcurrency * 2 + 2);
-  const worker: Runner = await startWorker({
-    pool: workerPool,
-    logger,
-    concurrency: config.workerConcurrency,
-    batchSize: config.batchSize,
-  });
 
   const hub = createImportEventHub({ pool, logger });
   const listener = await startImportEventsListener({
@@ -54,6 +44,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     hub,
     heartbeat,
     socket: { maxBufferedBytes: config.wsMaxBufferedBytes },
+    allowPrivateWebhooks: config.webhooks.allowPrivate,
   });
   const websocket = { server: new WebSocketServer({ noServer: true }) };
   const server: ServerType = await new Promise((resolve) => {
@@ -61,9 +52,21 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  // Workers have their own pools so a burst of HTTP requests can never starve running imports.
+  const importPool = createPool(database.connectionString, config.workerConcurrency * 2 + 2);
+  const webhookPool = createPool(database.connectionString, config.webhooks.concurrency + 2);
+  const workers = await startWorkers({
+    importPool,
+    webhookPool,
+    logger,
+    config,
+    publicBaseUrl: config.publicBaseUrl ?? url,
+  });
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     database,
     pool,
     hub,
@@ -73,8 +76,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       heartbeat.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await listener.stop();
-      await worker.stop();
-      await Promise.all([pool.end(), workerPool.end()]);
+      await workers.stop();
+      await Promise.all([pool.end(), importPool.end(), webhookPool.end()]);
       await database.close();
     },
   };

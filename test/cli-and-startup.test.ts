@@ -59,7 +59,7 @@ describe('npm run migrate', () => {
     try {
       const first = runScript('src/cli/migrate.ts', [], { DATABASE_URL: database.connectionString });
       expect(await first.exited).toBe(0);
-      expect(first.stdout()).toBe('Applied 001_initial_schema.sql, 002_event_tickets.sql.\n');
+      expect(first.stdout()).toBe('Applied 001_initial_schema.sql, 002_event_tickets.sql, 003_webhooks.sql.\n');
       const second = runScript('src/cli/migrate.ts', [], { DATABASE_URL: database.connectionString });
       expect(await second.exited).toBe(0);
       expect(second.stdout()).toBe('The database was already up to date.\n');

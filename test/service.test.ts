@@ -39,6 +39,11 @@ describe('API description', () => {
       '/v1/imports/{id}/events/ticket',
       '/v1/products',
       '/v1/products/{sku}',
+      '/v1/webhooks',
+      '/v1/webhooks/{id}',
+      '/v1/webhooks/{id}/deliveries',
+      '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
+      '/v1/webhooks/{id}/test',
     ]);
     expect(doc.paths['/v1/imports/{id}/events'].get.responses).toHaveProperty('101');
     expect(Object.keys(doc.paths['/v1/imports'].post.requestBody.content)).toEqual(['text/csv', 'multipart/form-data']);

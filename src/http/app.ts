@@ -15,6 +15,7 @@ import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { importRoutes } from './routes/imports.ts';
 import { productRoutes } from './routes/products.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 export type AppDeps = {
   pool: Pool;
@@ -24,6 +25,7 @@ export type AppDeps = {
   hub: ImportEventHub;
   heartbeat: Heartbeat;
   socket: SocketOptions;
+  allowPrivateWebhooks: boolean;
 };
 
 export function createApp(deps: AppDeps) {
@@ -48,6 +50,7 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', requireApiKey(deps.pool));
   app.route('/v1/imports', importRoutes(deps));
   app.route('/v1/products', productRoutes(deps));
+  app.route('/v1/webhooks', webhookRoutes(deps));
   app.route('/v1', eventRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -112,7 +112,7 @@ export async function setImportHeader(db: Queryable, id: string, header: string[
 }
 
 /** Sets the terminal status and tells listeners, in one statement (so one transaction). */
-export async function finishImport(
+export async function markImportFinished(
   db: Queryable,
   id: string,
   outcome: { status: 'succeeded' | 'failed'; error?: string },

@@ -5,12 +5,13 @@ import type { Logger } from '../logger.ts';
 import { describeProblems, productSchema, type ProductField } from '../products/product-schema.ts';
 import { createBatchWriter, createStagingTable, ImportNotProcessingError, type Batch, type BatchResult } from './batch-writer.ts';
 import { FileLevelError, mapHeader, type HeaderMapping } from './csv-header.ts';
-import { finishImport, markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
+import { finishImport } from './finish-import.ts';
+import { markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
 import { readCsvRecords, type CsvRecord } from './read-csv-records.ts';
 
 const YIELD_EVERY_RECORDS = 200;
 
-export type ImportDeps = { pool: Pool; logger: Logger; batchSize: number };
+export type ImportDeps = { pool: Pool; logger: Logger; batchSize: number; publicBaseUrl: string };
 
 /**
  * Loads one import's file into products. Safe to run again for the same import: a finished import
@@ -26,16 +27,16 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
   try {
     if (!existsSync(started.file_path)) throw new FileLevelError('The uploaded file is no longer on the server');
     await loadFile(deps, started, log);
-    await finishImport(deps.pool, importId, { status: 'succeeded' });
+    await finishImport(deps, importId, { status: 'succeeded' });
     log.info('import succeeded');
   } catch (error) {
     if (error instanceof ImportNotProcessingError) {
       log.info('import left processing while running (cancelled); stopped');
     } else if (error instanceof FileLevelError) {
-      await finishImport(deps.pool, importId, { status: 'failed', error: error.message });
+      await finishImport(deps, importId, { status: 'failed', error: error.message });
       log.info({ reason: error.message }, 'import failed');
     } else if (attempt.isLast) {
-      await finishImport(deps.pool, importId, {
+      await finishImport(deps, importId, {
         status: 'failed',
         error: 'The import could not be completed because of an internal error; rows committed so far are kept',
       });

@@ -1,28 +1,67 @@
 import { run, type Runner } from 'graphile-worker';
+import { createDeliverWebhookTask } from '../../tasks/deliver-webhook.ts';
 import { createImportProductsCsvTask } from '../../tasks/import-products-csv.ts';
+import type { Config } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
 import { IMPORT_TASK } from '../imports/import-queries.ts';
 import type { Logger } from '../logger.ts';
+import { DELIVER_WEBHOOK_TASK } from '../webhooks/webhook-queries.ts';
 import { toGraphileLogger } from './graphile-logger.ts';
 
-export type WorkerDeps = { pool: Pool; logger: Logger; concurrency: number; batchSize: number };
+export type WorkerDeps = {
+  importPool: Pool;
+  webhookPool: Pool;
+  logger: Logger;
+  config: Pick<Config, 'workerConcurrency' | 'workerPollIntervalMs' | 'batchSize' | 'webhooks'>;
+  publicBaseUrl: string;
+};
+
+export type Workers = { stop(): Promise<void> };
 
 /**
- * Runs graphile-worker in this process. Signals are handled by the caller, which stops the HTTP
- * server first and then the worker, so the order of shutdown is ours.
+ * Runs graphile-worker in this process: one runner for imports and one for webhook deliveries,
+ * each with its own concurrency and pool, so a slow receiver never holds up an import and a long
+ * import never delays a webhook. Signals are handled by the caller, which orders the shutdown.
  */
-export async function startWorker(deps: WorkerDeps): Promise<Runner> {
+export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const logger = deps.logger.child({ component: 'worker' });
-  return run({
-    pgPool: deps.pool,
-    concurrency: deps.concurrency,
+  const common = {
     noHandleSignals: true,
-    // Jobs are announced by LISTEN/NOTIFY; polling is only the fallback.
-    pollInterval: 2000,
+    // New jobs are announced by LISTEN/NOTIFY; polling finds retries whose run_at has come.
+    pollInterval: deps.config.workerPollIntervalMs,
     logger: toGraphileLogger(logger),
     parsedCronItems: [],
-    taskList: {
-      [IMPORT_TASK]: createImportProductsCsvTask({ pool: deps.pool, logger, batchSize: deps.batchSize }),
+  };
+  const runners: Runner[] = [
+    await run({
+      ...common,
+      pgPool: deps.importPool,
+      concurrency: deps.config.workerConcurrency,
+      taskList: {
+        [IMPORT_TASK]: createImportProductsCsvTask({
+          pool: deps.importPool,
+          logger,
+          batchSize: deps.config.batchSize,
+          publicBaseUrl: deps.publicBaseUrl,
+        }),
+      },
+    }),
+  ];
+  if (deps.config.webhooks.concurrency > 0) {
+    runners.push(
+      await run({
+        ...common,
+        pgPool: deps.webhookPool,
+        concurrency: deps.config.webhooks.concurrency,
+        taskList: {
+          [DELIVER_WEBHOOK_TASK]: createDeliverWebhookTask({ pool: deps.webhookPool, logger, webhooks: deps.config.webhooks }),
+        },
+      }),
+    );
+  }
+  return {
+    async stop() {
+      await Promise.all(runners.map((runner) => runner.stop()));
     },
-  });
+  };
 }

@@ -79,6 +79,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     DATABASE_URL: database.connectionString,
     DATA_DIR: dataDir,
     PORT: '0',
+    WORKER_POLL_INTERVAL_MS: '100',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });

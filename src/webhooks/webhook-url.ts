@@ -1,0 +1,37 @@
+import net from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { ApiError } from '../http/errors.ts';
+
+/**
+ * Registration-time check of a webhook URL: http(s) only, and no literal loopback, private,
+ * link-local or metadata address unless private delivery is allowed. Host names are checked
+ * again at every delivery, on the address actually resolved (see send-webhook.ts).
+ */
+export function validateWebhookUrl(raw: string, options: { allowPrivate: boolean }): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ApiError('validation_failed', `url is not a valid URL: ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ApiError('validation_failed', `url must use http or https, not ${url.protocol.slice(0, -1)}`);
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!options.allowPrivate && net.isIP(host) && !isPublicAddress(host)) {
+    throw new ApiError(
+      'validation_failed',
+      `url points to a private, loopback, link-local or reserved address (${host}); such targets are refused unless WEBHOOK_ALLOW_PRIVATE=true`,
+    );
+  }
+  return url.toString();
+}
+
+/** The same rule the delivery agent applies: only global unicast addresses are public. */
+export function isPublicAddress(address: string): boolean {
+  try {
+    return ipaddr.process(address).range() === 'unicast';
+  } catch {
+    return false;
+  }
+}

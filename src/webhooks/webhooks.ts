@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { withTransaction, type Pool } from '../db/pool.ts';
+import { ApiError } from '../http/errors.ts';
+import { buildEventBody, IMPORT_EVENT_TYPES, newTestEventId } from './webhook-events.ts';
+import {
+  addDeliveryJob,
+  deleteEndpoint,
+  findDelivery,
+  findEndpoint,
+  insertDelivery,
+  insertEndpoint,
+  listAttempts,
+  listDeliveries,
+  restartDelivery,
+  updateEndpoint,
+  type AttemptRow,
+  type DeliveryRow,
+  type EndpointRow,
+} from './webhook-queries.ts';
+import { validateWebhookUrl } from './webhook-url.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type UrlPolicy = { allowPrivate: boolean };
+
+/** `whsec_` + base64 of 32 random bytes, the Standard Webhooks secret format. */
+function generateSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+export async function getWebhookEndpoint(pool: Pool, tenantId: string, id: string): Promise<EndpointRow> {
+  const row = UUID.test(id) ? await findEndpoint(pool, tenantId, id) : undefined;
+  if (!row) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
+  return row;
+}
+
+export async function createWebhookEndpoint(
+  pool: Pool,
+  tenantId: string,
+  input: { url: string; events?: string[]; description?: string },
+  policy: UrlPolicy,
+): Promise<{ endpoint: EndpointRow; secret: string }> {
+  const secret = generateSecret();
+  const endpoint = await withTransaction(pool, (client) =>
+    insertEndpoint(client, {
+      tenantId,
+      url: validateWebhookUrl(input.url, policy),
+      description: input.description ?? '',
+      events: input.events ?? [...IMPORT_EVENT_TYPES],
+      secret,
+    }),
+  );
+  return { endpoint, secret };
+}
+
+/** `rotateSecret`: a new secret signs from now on; the old one keeps signing alongside for 24 h. */
+export async function changeWebhookEndpoint(
+  pool: Pool,
+  tenantId: string,
+  id: string,
+  changes: { url?: string; events?: string[]; description?: string; enabled?: boolean; rotateSecret?: boolean },
+  policy: UrlPolicy,
+): Promise<{ endpoint: EndpointRow; secret?: string }> {
+  await getWebhookEndpoint(pool, tenantId, id);
+  const secret = changes.rotateSecret ? generateSecret() : undefined;
+  const endpoint = await withTransaction(pool, (client) =>
+    updateEndpoint(client, tenantId, id, {
+      url: changes.url === undefined ? undefined : validateWebhookUrl(changes.url, policy),
+      events: changes.events,
+      description: changes.description,
+      enabled: changes.enabled,
+      secret,
+    }),
+  );
+  if (!endpoint) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
+  return { endpoint, secret };
+}
+
+export async function removeWebhookEndpoint(pool: Pool, tenantId: string, id: string): Promise<void> {
+  const deleted = UUID.test(id) && (await withTransaction(pool, (client) => deleteEndpoint(client, tenantId, id)));
+  if (!deleted) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
+}
+
+export type DeliveryWithAttempts = DeliveryRow & { attempts: AttemptRow[] };
+
+export async function listWebhookDeliveries(
+  pool: Pool,
+  tenantId: string,
+  endpointId: string,
+  page: { limit: number; status?: string; after?: { createdAt: string; id: string } },
+): Promise<DeliveryWithAttempts[]> {
+  await getWebhookEndpoint(pool, tenantId, endpointId);
+  const deliveries = await listDeliveries(pool, endpointId, page);
+  const attempts = await listAttempts(pool, deliveries.map((d) => d.id));
+  return deliveries.map((d) => ({ ...d, attempts: attempts.filter((a) => a.delivery_id === d.id) }));
+}
+
+/** Sends a finished delivery again: same event id and body, a new round of attempts. */
+export async function redeliverWebhook(
+  pool: Pool,
+  tenantId: string,
+  endpointId: string,
+  deliveryId: string,
+): Promise<DeliveryRow> {
+  const endpoint = await getWebhookEndpoint(pool, tenantId, endpointId);
+  if (!endpoint.enabled) throw new ApiError('conflict', 'The endpoint is disabled: enable it (PATCH enabled=true) first');
+  if (!UUID.test(deliveryId)) throw new ApiError('not_found', `No delivery with id "${deliveryId}"`);
+  return withTransaction(pool, async (client) => {
+    const existing = await findDelivery(client, endpointId, deliveryId);
+    if (!existing) throw new ApiError('not_found', `No delivery with id "${deliveryId}"`);
+    const delivery = await restartDelivery(client, endpointId, deliveryId);
+    if (!delivery) throw new ApiError('conflict', 'The delivery is still pending: it will be attempted again on schedule');
+    await addDeliveryJob(client, delivery.id);
+    return delivery;
+  });
+}
+
+/** A `webhook.test` event to this endpoint only, through the same delivery path as real events. */
+export async function sendTestWebhook(pool: Pool, tenantId: string, endpointId: string): Promise<DeliveryRow> {
+  const endpoint = await getWebhookEndpoint(pool, tenantId, endpointId);
+  if (!endpoint.enabled) throw new ApiError('conflict', 'The endpoint is disabled: enable it (PATCH enabled=true) first');
+  const eventId = newTestEventId();
+  const body = buildEventBody({ id: eventId, type: 'webhook.test', createdAt: new Date(), data: { endpoint_id: endpoint.id } });
+  return withTransaction(pool, async (client) => {
+    const delivery = await insertDelivery(client, { endpointId, tenantId, eventId, type: 'webhook.test', body });
+    await addDeliveryJob(client, delivery.id);
+    return delivery;
+  });
+}
