@@ -199,6 +199,17 @@ describe('a receiver that is down', () => {
     expect(view).toMatchObject({ enabled: false, consecutive_failures: 2 });
     expect(view.disabled_reason).toBe('Disabled after 2 consecutive failed deliveries; last error: HTTP 500');
 
+    const failedOnly = await readJson(await service.request(`/v1/webhooks/${endpoint.id}/deliveries?status=failed&limit=1`, { key }));
+    expect(failedOnly.items).toHaveLength(1);
+    expect(failedOnly.next_cursor).toEqual(expect.any(String));
+    const rest = await readJson(
+      await service.request(`/v1/webhooks/${endpoint.id}/deliveries?status=failed&limit=1&cursor=${failedOnly.next_cursor}`, { key }),
+    );
+    expect(rest.items).toHaveLength(1);
+    expect(rest.items[0].id).not.toBe(failedOnly.items[0].id);
+    const succeeded = await readJson(await service.request(`/v1/webhooks/${endpoint.id}/deliveries?status=succeeded`, { key }));
+    expect(succeeded.items).toEqual([]);
+
     const count = receiver.received.length;
     await runImport(key, 'sku,name\nX-3,x\n');
     expect((await readJson(await service.request(`/v1/webhooks/${endpoint.id}/deliveries`, { key }))).items).toHaveLength(2);
