@@ -16,6 +16,12 @@ const configSchema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   MAX_UPLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   BATCH_SIZE: integer(1, 100_000).default(1000),
+  MAX_FIELD_SIZE: integer(1024, 256 * 1024 ** 2).default(1024 ** 2),
+  MAX_COLUMNS: integer(2, 100_000).default(500),
+  MAX_RECORDS: integer(1, Number.MAX_SAFE_INTEGER).default(50_000_000),
+  IMPORT_JOB_TIME_BUDGET_MS: integer(1000, 24 * 3600_000).default(300_000),
+  SHUTDOWN_TIMEOUT_MS: integer(1000, 3600_000).default(25_000),
+  WORKER_STALE_AFTER_MS: integer(1000, 3600_000).default(30_000),
   WORKER_CONCURRENCY: integer(1, 64).default(2),
   DATABASE_POOL_SIZE: integer(2, 200).default(10),
   WORKER_POLL_INTERVAL_MS: integer(50, 60_000).default(2000),
@@ -56,6 +62,18 @@ export type Config = {
   dataDir: string;
   maxUploadBytes: number;
   batchSize: number;
+  limits: {
+    /** Longest record (and so field), in characters. */
+    maxFieldSize: number;
+    maxColumns: number;
+    maxRecords: number;
+  };
+  /** An import job pauses at a batch boundary after this long and re-enqueues its continuation. */
+  importJobTimeBudgetMs: number;
+  /** SIGTERM: the longest wait for the running batches before the process exits anyway. */
+  shutdownTimeoutMs: number;
+  /** A worker process silent for this long is dead: its jobs are released to the others. */
+  workerStaleAfterMs: number;
   workerConcurrency: number;
   databasePoolSize: number;
   /** How often workers look for jobs that became due (new jobs are announced at once). */
@@ -103,6 +121,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
     dataDir: path.resolve(c.DATA_DIR),
     maxUploadBytes: c.MAX_UPLOAD_BYTES,
     batchSize: c.BATCH_SIZE,
+    limits: { maxFieldSize: c.MAX_FIELD_SIZE, maxColumns: c.MAX_COLUMNS, maxRecords: c.MAX_RECORDS },
+    importJobTimeBudgetMs: c.IMPORT_JOB_TIME_BUDGET_MS,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    workerStaleAfterMs: c.WORKER_STALE_AFTER_MS,
     workerConcurrency: c.WORKER_CONCURRENCY,
     databasePoolSize: c.DATABASE_POOL_SIZE,
     workerPollIntervalMs: c.WORKER_POLL_INTERVAL_MS,

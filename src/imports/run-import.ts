@@ -1,21 +1,38 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import type { Pool, PoolClient } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { describeProblems, productSchema, type ProductField } from '../products/product-schema.ts';
-import { createBatchWriter, createStagingTable, ImportNotProcessingError, type Batch, type BatchResult } from './batch-writer.ts';
-import { FileLevelError, mapHeader, type HeaderMapping } from './csv-header.ts';
+import { addRecord, BatchPipeline, emptyBatch } from './batch-pipeline.ts';
+import { createBatchWriter, createStagingTable, ImportNotProcessingError } from './batch-writer.ts';
+import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
-import { markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
-import { readCsvRecords, type CsvRecord } from './read-csv-records.ts';
+import { addImportJob, markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
+import { readCsvRecords, type CsvRecord, type ReadOptions } from './read-csv-records.ts';
 
+/** The worker shares the event loop with the API and live progress: it hands it over this often. */
 const YIELD_EVERY_RECORDS = 200;
 
-export type ImportDeps = { pool: Pool; logger: Logger; batchSize: number; publicBaseUrl: string };
+export type ImportLimits = { maxFieldSize: number; maxColumns: number; maxRecords: number };
+
+export type ImportDeps = {
+  pool: Pool;
+  logger: Logger;
+  batchSize: number;
+  publicBaseUrl: string;
+  limits: ImportLimits;
+  /** A job stops at the next batch boundary after this long and re-enqueues its continuation. */
+  jobTimeBudgetMs: number;
+  /** Aborted on shutdown: the job stops at the next batch boundary the same way. */
+  shutdownSignal: AbortSignal;
+};
+
+type Outcome = 'finished' | 'paused';
 
 /**
- * Loads one import's file into products. Safe to run again for the same import: a finished import
- * is left alone, and a re-run continues after the last committed batch (its checkpoint line).
+ * Loads one import's file into products. Safe to run again: a finished import is left alone, and
+ * an unfinished one continues from its checkpoint (the byte and line after its last committed
+ * batch). A run that exceeds its time budget, or is asked to stop, commits what it has, enqueues
+ * its continuation and returns, so no job holds its lock for long and imports interleave fairly.
  */
 export async function runImport(deps: ImportDeps, importId: string, attempt: { isLast: boolean }): Promise<void> {
   const log = deps.logger.child({ importId });
@@ -26,7 +43,11 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
   }
   try {
     if (!existsSync(started.file_path)) throw new FileLevelError('The uploaded file is no longer on the server');
-    await loadFile(deps, started, log);
+    if ((await loadFile(deps, started, log)) === 'paused') {
+      await addImportJob(deps.pool, importId);
+      log.info('import paused at a batch boundary; continuation enqueued');
+      return;
+    }
     await finishImport(deps, importId, { status: 'succeeded' });
     log.info('import succeeded');
   } catch (error) {
@@ -49,17 +70,33 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
   await rm(started.file_path, { force: true });
 }
 
-async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<void> {
+async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<Outcome> {
+  const { delimiter, detected } = detectDelimiter(await readFirstLine(imp.file_path));
+  const read: ReadOptions = { delimiter, maxRecordSize: deps.limits.maxFieldSize };
+  const header = await readHeader(imp.file_path, read);
+  if (!header || header.fields.every((name) => name.trim() === '')) {
+    throw new FileLevelError('The file is empty: expected a header line with at least sku and name');
+  }
+  const mapping = mapHeader(header.fields, deps.limits);
+  const warnings = detected && delimiter !== ',' ? [`Columns are separated by ${describeDelimiter(delimiter)}`] : [];
+  await setImportHeader(deps.pool, imp.id, header.fields, [...warnings, ...mapping.warnings]);
+
+  const resume = Number(imp.checkpoint_byte) > 0;
+  if (resume) log.info({ byte: Number(imp.checkpoint_byte), line: Number(imp.checkpoint_line) }, 'resuming from checkpoint');
+  const records = readCsvRecords(imp.file_path, {
+    ...read,
+    startByte: resume ? Number(imp.checkpoint_byte) : header.endByte,
+    startLine: resume ? Number(imp.checkpoint_line) : header.nextLine,
+  });
   const client = await deps.pool.connect();
   try {
     await createStagingTable(client);
-    const records = readCsvRecords(imp.file_path);
-    try {
-      await loadRecords(deps, imp, client, records, log);
-    } finally {
-      await records.return(undefined); // closes the file whatever happened
-    }
+    const write = createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()) });
+    return await loadRecords(deps, imp, records, new BatchPipeline(write, log), (record, batch) =>
+      addRecord(batch, record, header.fields.length, mapping),
+    );
   } finally {
+    await records.return(undefined); // closes the file whatever happened
     client.release();
   }
 }
@@ -67,119 +104,71 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
 async function loadRecords(
   deps: ImportDeps,
   imp: ImportRow,
-  client: PoolClient,
   records: AsyncGenerator<CsvRecord[]>,
-  log: Logger,
-): Promise<void> {
-    const resumeFromLine = Number(imp.checkpoint_line);
-    const first = await records.next();
-    const headerRecord = first.done ? undefined : first.value[0];
-    if (!headerRecord) throw new FileLevelError('The file is empty: expected a header line with at least sku and name');
-    const header = headerRecord.fields;
-    if (header.every((name) => name.trim() === '')) {
-      throw new FileLevelError('The file is empty: expected a header line with at least sku and name');
-    }
-    const mapping = mapHeader(header);
-    if (resumeFromLine === 0) await setImportHeader(client, imp.id, header, mapping.warnings);
-    else log.info({ resumeFromLine }, 'resuming after the last committed batch');
-
-    const write = createBatchWriter(client, {
-      importId: imp.id,
-      tenantId: imp.tenant_id,
-      fields: new Set(mapping.columns.keys()),
-    });
-    const pipeline = new BatchPipeline(write, log);
-    let batch = emptyBatch();
-    let sinceYield = 0;
-    const addRecords = async (chunk: CsvRecord[]) => {
+  pipeline: BatchPipeline,
+  add: (record: CsvRecord, batch: ReturnType<typeof emptyBatch>) => void,
+): Promise<Outcome> {
+  const deadline = Date.now() + deps.jobTimeBudgetMs;
+  let total = Number(imp.rows_processed);
+  let batch = emptyBatch();
+  let sinceYield = 0;
+  try {
+    for await (const chunk of records) {
       for (const record of chunk) {
-        // The worker shares the event loop with the API and live progress: hand it over now and
-        // then so a batch's worth of validation never delays a notification by tens of ms.
         if (++sinceYield === YIELD_EVERY_RECORDS) {
           sinceYield = 0;
           await new Promise((resolve) => setImmediate(resolve));
         }
-        if (record.line < resumeFromLine) continue;
-        addRecord(batch, record.fields, record.line, header.length, mapping);
-        batch.checkpoint = { byte: record.endByte, line: record.nextLine };
+        if (++total > deps.limits.maxRecords) {
+          throw new FileLevelError(`The file has more than ${deps.limits.maxRecords} records (MAX_RECORDS); the first ones were loaded`);
+        }
+        add(record, batch);
         if (batch.processed >= deps.batchSize) {
           await pipeline.submit(batch);
           batch = emptyBatch();
+          if (deps.shutdownSignal.aborted || Date.now() > deadline) {
+            await pipeline.drain();
+            return 'paused';
+          }
         }
       }
-    };
-    try {
-      await addRecords(first.value!.slice(1));
-      for await (const chunk of records) await addRecords(chunk);
-      if (batch.processed > 0) await pipeline.submit(batch);
-    } catch (error) {
-      if (error instanceof FileLevelError && batch.processed > 0) {
-        // A broken record (say, an unclosed quote) ends the file; every record before it still
-        // loads, whatever BATCH_SIZE is, so the outcome does not depend on batch boundaries.
-        await pipeline.submit(batch);
-        await pipeline.drain();
-      } else {
-        // The batch already sent is let finish (its rows stay counted) before the client goes
-        // back to the pool; the loop's own error is the one that matters.
-        await pipeline.drain().catch(() => {});
-      }
-      throw error;
     }
-    await pipeline.drain();
+    if (batch.processed > 0) await pipeline.submit(batch);
+  } catch (error) {
+    if (error instanceof FileLevelError && batch.processed > 0) {
+      // A broken record (say, an unclosed quote) ends the file; every record before it still
+      // loads, whatever BATCH_SIZE is, so the outcome does not depend on batch boundaries.
+      await pipeline.submit(batch);
+      await pipeline.drain();
+    } else {
+      // The batch already sent is let finish (its rows stay counted) before the client goes
+      // back to the pool; the loop's own error is the one that matters.
+      await pipeline.drain().catch(() => {});
+    }
+    throw error;
+  }
+  await pipeline.drain();
+  return 'finished';
 }
 
-function emptyBatch(): Batch {
-  return { rows: new Map(), rejected: [], processed: 0, duplicates: 0, checkpoint: { byte: 0, line: 0 } };
+async function readHeader(filePath: string, options: ReadOptions): Promise<CsvRecord | undefined> {
+  const records = readCsvRecords(filePath, options);
+  try {
+    const first = await records.next();
+    return first.done ? undefined : first.value[0];
+  } finally {
+    await records.return(undefined);
+  }
 }
 
-function addRecord(batch: Batch, fields: string[], line: number, width: number, mapping: HeaderMapping): void {
-  batch.processed++;
-  if (fields.length !== width) {
-    batch.rejected.push({
-      line,
-      column: null,
-      message: `has ${fields.length} field${fields.length === 1 ? '' : 's'} but the header has ${width}`,
-      values: fields,
-    });
-    return;
-  }
-  const input: Partial<Record<ProductField, string>> = {};
-  for (const [field, index] of mapping.columns) input[field] = fields[index];
-  const parsed = productSchema.safeParse(input);
-  if (!parsed.success) {
-    batch.rejected.push({ line, ...describeProblems(parsed.error.issues), values: fields });
-    return;
-  }
-  const sku = parsed.data.sku;
-  if (batch.rows.delete(sku)) batch.duplicates++; // re-insert so the later line's position is kept
-  batch.rows.set(sku, { line, product: parsed.data });
-}
-
-/**
- * Keeps one batch in flight on the database while the next is parsed: parsing and writing
- * overlap instead of taking turns. A failed write surfaces at the next submit or at drain.
- */
-class BatchPipeline {
-  private inFlight: Promise<BatchResult> | undefined;
-  private readonly write: (batch: Batch) => Promise<BatchResult>;
-  private readonly log: Logger;
-
-  constructor(write: (batch: Batch) => Promise<BatchResult>, log: Logger) {
-    this.write = write;
-    this.log = log;
-  }
-
-  async submit(batch: Batch): Promise<void> {
-    await this.drain();
-    const pending = this.write(batch);
-    pending.catch(() => {}); // observed by the next drain(); avoids an unhandled rejection meanwhile
-    this.inFlight = pending;
-  }
-
-  async drain(): Promise<void> {
-    if (!this.inFlight) return;
-    const result = await this.inFlight;
-    this.inFlight = undefined;
-    this.log.debug({ batch: result.batches_committed, rowsProcessed: Number(result.rows_processed) }, 'batch committed');
+/** The header line as text, for delimiter detection: the first 64 KiB up to the first line break. */
+async function readFirstLine(filePath: string): Promise<string> {
+  const file = await open(filePath);
+  try {
+    const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(64 * 1024), position: 0 });
+    const text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+    return text.split(/\r?\n/, 1)[0] ?? '';
+  } finally {
+    await file.close();
   }
 }

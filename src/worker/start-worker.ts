@@ -12,11 +12,17 @@ export type WorkerDeps = {
   importPool: Pool;
   webhookPool: Pool;
   logger: Logger;
-  config: Pick<Config, 'workerConcurrency' | 'workerPollIntervalMs' | 'batchSize' | 'webhooks'>;
+  config: Pick<
+    Config,
+    'workerConcurrency' | 'workerPollIntervalMs' | 'batchSize' | 'webhooks' | 'limits' | 'importJobTimeBudgetMs'
+  >;
   publicBaseUrl: string;
 };
 
-export type Workers = { stop(): Promise<void> };
+export type Workers = {
+  /** Asks running imports to stop at their next batch boundary, then waits for every job. */
+  stop(): Promise<void>;
+};
 
 /**
  * Runs graphile-worker in this process: one runner for imports and one for webhook deliveries,
@@ -25,6 +31,7 @@ export type Workers = { stop(): Promise<void> };
  */
 export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const logger = deps.logger.child({ component: 'worker' });
+  const shutdown = new AbortController();
   const common = {
     noHandleSignals: true,
     // New jobs are announced by LISTEN/NOTIFY; polling finds retries whose run_at has come.
@@ -43,6 +50,9 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
           logger,
           batchSize: deps.config.batchSize,
           publicBaseUrl: deps.publicBaseUrl,
+          limits: deps.config.limits,
+          jobTimeBudgetMs: deps.config.importJobTimeBudgetMs,
+          shutdownSignal: shutdown.signal,
         }),
       },
     }),
@@ -61,6 +71,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   }
   return {
     async stop() {
+      shutdown.abort();
       await Promise.all(runners.map((runner) => runner.stop()));
     },
   };
