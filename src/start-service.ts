@@ -35,6 +35,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     onReconnect: (lostAt) => void hub.resync(lostAt),
   });
   const heartbeat = createHeartbeat(config.wsHeartbeatMs);
+  const shutdown = new AbortController();
 
   const app = createApp({
     pool,
@@ -45,6 +46,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     heartbeat,
     socket: { maxBufferedBytes: config.wsMaxBufferedBytes },
     allowPrivateWebhooks: config.webhooks.allowPrivate,
+    shutdownSignal: shutdown.signal,
   });
   const websocket = { server: new WebSocketServer({ noServer: true }) };
   const server: ServerType = await new Promise((resolve) => {
@@ -70,8 +72,12 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     database,
     pool,
     hub,
+    /**
+     * Uploads in progress and new ones get 503; subscribers are told (1001 going away); running
+     * imports commit their current batch, re-enqueue themselves and release their jobs.
+     */
     async stop() {
-      // Subscribers are told (1001 going away) rather than left to notice a dead socket.
+      shutdown.abort();
       hub.closeAll(1001, 'server shutting down');
       heartbeat.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -26,6 +26,8 @@ export type AppDeps = {
   heartbeat: Heartbeat;
   socket: SocketOptions;
   allowPrivateWebhooks: boolean;
+  /** Aborted when the process starts shutting down: uploads then answer 503. */
+  shutdownSignal: AbortSignal;
 };
 
 export function createApp(deps: AppDeps) {

@@ -19,7 +19,7 @@ const RAW_CSV_TYPES = ['text/csv', 'text/plain', 'application/csv', 'application
  */
 export async function storeUpload(
   request: Request,
-  options: { filePath: string; maxBytes: number },
+  options: { filePath: string; maxBytes: number; signal?: AbortSignal },
 ): Promise<StoredUpload> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (declared > options.maxBytes) throw tooLarge(options.maxBytes);
@@ -29,6 +29,9 @@ export async function storeUpload(
   const mediaType = contentType.split(';')[0]!.trim();
   await mkdir(path.dirname(options.filePath), { recursive: true });
   const body = Readable.fromWeb(request.body as WebReadableStream<Uint8Array>);
+  // On shutdown an upload in progress is cut short with 503: the client can retry elsewhere.
+  const onAbort = () => body.destroy(new ApiError('service_unavailable', 'The server is shutting down: retry the upload shortly'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (mediaType === 'multipart/form-data') {
       return await storeMultipartFile(body, request.headers, options);
@@ -45,6 +48,8 @@ export async function storeUpload(
     body.destroy();
     await rm(options.filePath, { force: true });
     throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -88,17 +93,51 @@ async function writeHashed(
 ): Promise<{ path: string; bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   let bytes = 0;
+  let head: Buffer | null = Buffer.alloc(0); // the first KiB, until it has been sniffed
   const meter = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
       bytes += chunk.length;
       if (bytes > maxBytes) return callback(tooLarge(maxBytes));
+      if (head) {
+        head = Buffer.concat([head, chunk]);
+        if (head.length >= SNIFF_BYTES) {
+          const refusal = refuseBinary(head);
+          if (refusal) return callback(refusal);
+          head = null;
+        }
+      }
       hash.update(chunk);
       callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      callback(head ? refuseBinary(head) : null);
     },
   });
   await pipeline(source, meter, createWriteStream(filePath));
   if (bytes === 0) throw new ApiError('empty_file', 'The uploaded file is empty: expected a header line with at least sku and name');
   return { path: filePath, bytes, sha256: hash.digest('hex') };
+}
+
+const SNIFF_BYTES = 1024;
+const SIGNATURES: [string, number[]][] = [
+  ['a gzip archive', [0x1f, 0x8b]],
+  ['a ZIP archive (an .xlsx or .ods spreadsheet?)', [0x50, 0x4b, 0x03, 0x04]],
+  ['an old Excel .xls file', [0xd0, 0xcf, 0x11, 0xe0]],
+  ['a PDF document', [0x25, 0x50, 0x44, 0x46]],
+  ['a PNG image', [0x89, 0x50, 0x4e, 0x47]],
+  ['a bzip2 archive', [0x42, 0x5a, 0x68]],
+  ['a 7-Zip archive', [0x37, 0x7a, 0xbc, 0xaf]],
+  ['UTF-16 text (save it as UTF-8)', [0xff, 0xfe]],
+  ['UTF-16 text (save it as UTF-8)', [0xfe, 0xff]],
+];
+
+/** A CSV is text: known binary signatures, or any NUL byte, in the first KiB mean it is not one. */
+function refuseBinary(head: Buffer): ApiError | null {
+  const start = head.subarray(0, SNIFF_BYTES);
+  const known = SIGNATURES.find(([, magic]) => magic.every((byte, i) => start[i] === byte));
+  if (!known && !start.includes(0)) return null;
+  const kind = known ? known[0] : 'binary data (it contains NUL bytes)';
+  return new ApiError('unsupported_media_type', `The file is not a CSV text file: it looks like ${kind}`);
 }
 
 function tooLarge(maxBytes: number): ApiError {

@@ -1,4 +1,5 @@
-import { run, type Runner } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { createDeliverWebhookTask } from '../../tasks/deliver-webhook.ts';
 import { createImportProductsCsvTask } from '../../tasks/import-products-csv.ts';
 import type { Config } from '../config.ts';
@@ -7,6 +8,7 @@ import { IMPORT_TASK } from '../imports/import-queries.ts';
 import type { Logger } from '../logger.ts';
 import { DELIVER_WEBHOOK_TASK } from '../webhooks/webhook-queries.ts';
 import { toGraphileLogger } from './graphile-logger.ts';
+import { startWorkerRegistry } from './worker-registry.ts';
 
 export type WorkerDeps = {
   importPool: Pool;
@@ -14,7 +16,13 @@ export type WorkerDeps = {
   logger: Logger;
   config: Pick<
     Config,
-    'workerConcurrency' | 'workerPollIntervalMs' | 'batchSize' | 'webhooks' | 'limits' | 'importJobTimeBudgetMs'
+    | 'workerConcurrency'
+    | 'workerPollIntervalMs'
+    | 'workerStaleAfterMs'
+    | 'batchSize'
+    | 'webhooks'
+    | 'limits'
+    | 'importJobTimeBudgetMs'
   >;
   publicBaseUrl: string;
 };
@@ -32,7 +40,14 @@ export type Workers = {
 export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const logger = deps.logger.child({ component: 'worker' });
   const shutdown = new AbortController();
+  // Releases what dead workers (a crashed previous run of this service) still hold, before we start.
+  const registry = await startWorkerRegistry({ pool: deps.importPool, logger, staleAfterMs: deps.config.workerStaleAfterMs });
+  const events: WorkerEvents = new EventEmitter();
+  events.on('worker:create', ({ worker }) => {
+    registry.register(worker.workerId).catch((error: unknown) => logger.warn({ err: error }, 'could not register worker'));
+  });
   const common = {
+    events,
     noHandleSignals: true,
     // New jobs are announced by LISTEN/NOTIFY; polling finds retries whose run_at has come.
     pollInterval: deps.config.workerPollIntervalMs,
@@ -73,6 +88,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     async stop() {
       shutdown.abort();
       await Promise.all(runners.map((runner) => runner.stop()));
+      await registry.stop();
     },
   };
 }

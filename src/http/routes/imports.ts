@@ -10,7 +10,7 @@ import { importViewSchema, toImportView } from '../../imports/import-view.ts';
 import type { AppEnv } from '../app-env.ts';
 import { bearerSecurity, decodeCursor, errorResponses, json, pageOf, toPage } from '../openapi.ts';
 
-export type ImportRoutesDeps = { pool: Pool; dataDir: string; maxUploadBytes: number };
+export type ImportRoutesDeps = { pool: Pool; dataDir: string; maxUploadBytes: number; shutdownSignal: AbortSignal };
 
 const idParams = z.object({ id: z.string().meta({ param: { name: 'id', in: 'path' }, example: '0b9c…' }) });
 const importErrorSchema = z
@@ -58,7 +58,7 @@ export function importRoutes(deps: ImportRoutesDeps) {
         ...json(importViewSchema, 'Accepted: the import is queued'),
         headers: { Location: { schema: { type: 'string' }, description: 'URL of the import' } },
       },
-      ...errorResponses(400, 401, 413, 415),
+      ...errorResponses(400, 401, 413, 415, 503),
     },
   });
   app.openapi(uploadRoute, async (c) => {
