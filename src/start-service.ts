@@ -37,7 +37,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const heartbeat = createHeartbeat(config.wsHeartbeatMs);
   const shutdown = new AbortController();
 
+  let url = '';
   const app = createApp({
+    get publicBaseUrl() {
+      return config.publicBaseUrl ?? url;
+    },
     pool,
     logger,
     dataDir: config.dataDir,
@@ -54,7 +58,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   // Workers have their own pools so a burst of HTTP requests can never starve running imports.
   const importPool = createPool(database.connectionString, config.workerConcurrency * 2 + 2);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revokeApiKey } from '../src/api-keys/api-key-queries.ts';
+import { revokeApiKeys } from '../src/api-keys/api-keys.ts';
 import { readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
 
 let service: TestService;
@@ -52,7 +52,7 @@ describe('authentication', () => {
     const temporary = await service.createTenant('revoked');
     expect((await service.request('/v1/imports', { key: temporary.key })).status).toBe(200);
     const prefix = temporary.key.slice(0, 12);
-    expect(await revokeApiKey(service.pool, prefix)).toBe(1);
+    expect(await revokeApiKeys(service.pool, prefix)).toBe(1);
     const after = await service.request('/v1/imports', { key: temporary.key });
     expect(after.status).toBe(401);
     expect((await readJson(after)).error.message).toBe('The API key is not valid or has been revoked');

@@ -29,10 +29,12 @@ describe('API description', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/health',
       '/ready',
+      '/v1/audit',
       '/v1/events',
       '/v1/events/ticket',
       '/v1/imports',
       '/v1/imports/{id}',
+      '/v1/imports/{id}/cancel',
       '/v1/imports/{id}/errors',
       '/v1/imports/{id}/errors.csv',
       '/v1/imports/{id}/events',

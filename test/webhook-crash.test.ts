@@ -52,7 +52,8 @@ async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean,
 it('delivers exactly once after the process is killed right after the import ended', async () => {
   const { key } = await createApiKey(pool, { tenant: 'crash' });
   const tenantId = (await pool.query("select id from tenants where name = 'crash'")).rows[0].id;
-  const { endpoint } = await createWebhookEndpoint(pool, tenantId, { url: `${receiver.url}/hook` }, { allowPrivate: true });
+  const actor = { tenantId: String(tenantId), apiKeyId: null, requestId: null, via: 'cli' as const };
+  const { endpoint } = await createWebhookEndpoint(pool, actor, { url: `${receiver.url}/hook` }, { allowPrivate: true });
   const importStatus = async (importId: string): Promise<string> =>
     (await pool.query('select status from imports where id = $1', [importId])).rows[0].status;
 

@@ -55,12 +55,16 @@ export async function listApiKeys(db: Queryable, tenantName?: string): Promise<A
   return rows;
 }
 
-/** Revokes by id or by the key's displayed prefix; returns how many keys were revoked. */
-export async function revokeApiKey(db: Queryable, idOrPrefix: string): Promise<number> {
-  const { rowCount } = await db.query(
+/** Revokes by id or by the key's displayed prefix; returns the keys revoked. */
+export async function revokeApiKey(
+  db: Queryable,
+  idOrPrefix: string,
+): Promise<{ id: string; tenant_id: string; prefix: string }[]> {
+  const { rows } = await db.query<{ id: string; tenant_id: string; prefix: string }>(
     `update api_keys set revoked_at = now()
-     where revoked_at is null and (id::text = $1 or prefix = $1)`,
+     where revoked_at is null and (id::text = $1 or prefix = $1)
+     returning id, tenant_id, prefix`,
     [idOrPrefix],
   );
-  return rowCount ?? 0;
+  return rows;
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { recordAudit } from '../audit/audit-log.ts';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.ts';
-import { findActiveApiKeyByHash, insertApiKey, upsertTenant } from './api-key-queries.ts';
+import { findActiveApiKeyByHash, insertApiKey, revokeApiKey, upsertTenant } from './api-key-queries.ts';
 
 const KEY_PREFIX = 'ldg_';
 /** How much of a key `apikey list` shows, enough to tell keys apart, useless to an attacker. */
@@ -20,8 +21,35 @@ export async function createApiKey(pool: Pool, input: { tenant: string; name?: s
   return withTransaction(pool, async (client) => {
     const tenantId = await upsertTenant(client, input.tenant);
     const row = await insertApiKey(client, { tenantId, name: input.name ?? '', prefix, keyHash: hashApiKey(key) });
+    await recordAudit(client, operator(tenantId), {
+      action: 'api_key.created',
+      targetType: 'api_key',
+      targetId: row.id,
+      details: { prefix, name: input.name ?? '' },
+    });
     return { id: row.id, key, prefix, tenant: input.tenant, createdAt: row.created_at };
   });
+}
+
+/** Revokes by id or displayed prefix; each revocation is audited. Returns how many were revoked. */
+export async function revokeApiKeys(pool: Pool, idOrPrefix: string): Promise<number> {
+  return withTransaction(pool, async (client) => {
+    const revoked = await revokeApiKey(client, idOrPrefix);
+    for (const key of revoked) {
+      await recordAudit(client, operator(key.tenant_id), {
+        action: 'api_key.revoked',
+        targetType: 'api_key',
+        targetId: key.id,
+        details: { prefix: key.prefix },
+      });
+    }
+    return revoked.length;
+  });
+}
+
+/** Keys are managed by the operator (CLI, or npm start's dev key), not through the API. */
+function operator(tenantId: string) {
+  return { tenantId, apiKeyId: null, requestId: null, via: 'cli' as const };
 }
 
 export async function authenticateApiKey(db: Queryable, key: string): Promise<Principal | undefined> {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { listApiKeys, revokeApiKey } from '../api-keys/api-key-queries.ts';
-import { createApiKey } from '../api-keys/api-keys.ts';
+import { listApiKeys } from '../api-keys/api-key-queries.ts';
+import { createApiKey, revokeApiKeys } from '../api-keys/api-keys.ts';
 import { runWithDatabase, UsageError } from './cli-database.ts';
 
 const USAGE = `Usage:
@@ -44,7 +44,7 @@ await runWithDatabase(async ({ pool }) => {
     }
     case 'revoke': {
       if (!target) throw new UsageError(`revoke needs the key's id or prefix\n${USAGE}`);
-      const revoked = await revokeApiKey(pool, target.replace(/…$/, ''));
+      const revoked = await revokeApiKeys(pool, target.replace(/…$/, ''));
       if (revoked === 0) throw new UsageError(`No active API key with id or prefix "${target}"`);
       process.stdout.write(`Revoked ${revoked} API key${revoked > 1 ? 's' : ''}.\n`);
       return;

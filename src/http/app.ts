@@ -14,6 +14,7 @@ import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { importRoutes } from './routes/imports.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { productRoutes } from './routes/products.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
@@ -28,6 +29,8 @@ export type AppDeps = {
   allowPrivateWebhooks: boolean;
   /** Aborted when the process starts shutting down: uploads then answer 503. */
   shutdownSignal: AbortSignal;
+  /** Base of links sent to integrators; read when needed (it is known once the server listens). */
+  readonly publicBaseUrl: string;
 };
 
 export function createApp(deps: AppDeps) {
@@ -53,6 +56,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/imports', importRoutes(deps));
   app.route('/v1/products', productRoutes(deps));
   app.route('/v1/webhooks', webhookRoutes(deps));
+  app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1', eventRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -1,21 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Principal } from '../api-keys/api-keys.ts';
+import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { ApiError } from '../http/errors.ts';
-import { addImportJob, insertImport, type ImportRow } from './import-queries.ts';
+import { addImportJob, claimIdempotencyKey, findIdempotencyKey, findImport, insertImport, type ImportRow } from './import-queries.ts';
 import { storeUpload } from './store-upload.ts';
 
+export type CreateImportDeps = { pool: Pool; dataDir: string; maxUploadBytes: number; shutdownSignal: AbortSignal };
+
+class KeyAlreadyUsed extends Error {}
+
 /**
- * Streams the upload to DATA_DIR/uploads, then records the import and enqueues its job in one
- * transaction: there is never an import without a job, nor a job without an import.
+ * Streams the upload to DATA_DIR/uploads, then records the import, enqueues its job and writes the
+ * audit entry in one transaction: there is never an import without a job, nor a job without an
+ * import. With an Idempotency-Key, a repeat of the same content returns the original import
+ * (`replayed`), even when the repeats arrive at the same moment.
  */
 export async function createImport(
-  deps: { pool: Pool; dataDir: string; maxUploadBytes: number; shutdownSignal: AbortSignal },
+  deps: CreateImportDeps,
   request: Request,
-  principal: Principal,
-): Promise<ImportRow> {
+  actor: Actor,
+  idempotencyKey?: string,
+): Promise<{ row: ImportRow; replayed: boolean }> {
   if (deps.shutdownSignal.aborted) {
     throw new ApiError('service_unavailable', 'The server is shutting down: retry the upload shortly');
   }
@@ -23,21 +30,46 @@ export async function createImport(
   const filePath = path.join(deps.dataDir, 'uploads', `${id}.csv`);
   const upload = await storeUpload(request, { filePath, maxBytes: deps.maxUploadBytes, signal: deps.shutdownSignal });
   try {
-    return await withTransaction(deps.pool, async (client) => {
+    const row = await withTransaction(deps.pool, async (client) => {
       const row = await insertImport(client, {
         id,
-        tenantId: principal.tenantId,
-        apiKeyId: principal.apiKeyId,
+        tenantId: actor.tenantId,
+        apiKeyId: actor.apiKeyId,
         filename: upload.filename,
         filePath,
         bytes: upload.bytes,
         sha256: upload.sha256,
       });
+      if (idempotencyKey) {
+        const claimed = await claimIdempotencyKey(client, { tenantId: actor.tenantId, key: idempotencyKey, sha256: upload.sha256, importId: id });
+        if (!claimed) throw new KeyAlreadyUsed();
+      }
       await addImportJob(client, id);
+      await recordAudit(client, actor, {
+        action: 'import.created',
+        targetType: 'import',
+        targetId: id,
+        details: { filename: upload.filename, bytes: upload.bytes, sha256: upload.sha256, idempotencyKey: idempotencyKey ?? null },
+      });
       return row;
     });
+    return { row, replayed: false };
   } catch (error) {
     await rm(filePath, { force: true });
-    throw error;
+    if (!(error instanceof KeyAlreadyUsed)) throw error;
+    return { row: await replay(deps.pool, actor.tenantId, idempotencyKey!, upload.sha256), replayed: true };
   }
+}
+
+async function replay(pool: Pool, tenantId: string, key: string, sha256: string): Promise<ImportRow> {
+  const used = await findIdempotencyKey(pool, tenantId, key);
+  const original = used && (await findImport(pool, tenantId, used.import_id));
+  if (!used || !original) throw new ApiError('conflict', `Idempotency-Key "${key}" is being used by another request; retry`);
+  if (used.sha256 !== sha256) {
+    throw new ApiError(
+      'conflict',
+      `Idempotency-Key "${key}" was already used in the last 24 hours for a different file (sha256 ${used.sha256}); use a new key for new content`,
+    );
+  }
+  return original;
 }

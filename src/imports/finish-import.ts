@@ -1,19 +1,52 @@
+import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
+import { ApiError } from '../http/errors.ts';
 import { enqueueImportFinishedEvent } from '../webhooks/webhook-events.ts';
+import { getImport } from './get-import.ts';
 import { markImportFinished, type ImportRow } from './import-queries.ts';
+
+type FinishDeps = { pool: Pool; publicBaseUrl: string };
 
 /**
  * Ends an import: its terminal status, the NOTIFY for live subscribers and the webhook outbox rows
- * commit together. Only a processing import can end, so the end happens once.
+ * commit together. Only a processing import can end this way, so the end happens once.
  */
 export async function finishImport(
-  deps: { pool: Pool; publicBaseUrl: string },
+  deps: FinishDeps,
   id: string,
   outcome: { status: 'succeeded' | 'failed'; error?: string },
 ): Promise<ImportRow | undefined> {
   return withTransaction(deps.pool, async (client) => {
     const row = await markImportFinished(client, id, outcome);
     if (row) await enqueueImportFinishedEvent(client, row, deps.publicBaseUrl);
+    return row;
+  });
+}
+
+/**
+ * Cancels a queued or processing import. The running job sees it at its next batch (whose rows it
+ * then discards) and stops; rows committed before stay, and the answer says how many.
+ */
+export async function cancelImport(deps: FinishDeps, actor: Actor, id: string): Promise<ImportRow> {
+  return withTransaction(deps.pool, async (client) => {
+    await getImport(client, actor.tenantId, id); // 404 for another tenant's, or no such import
+    const row = await markImportFinished(
+      client,
+      id,
+      { status: 'cancelled', error: 'Cancelled on request' },
+      { from: ['queued', 'processing'], tenantId: actor.tenantId },
+    );
+    if (!row) {
+      const { status } = await getImport(client, actor.tenantId, id);
+      throw new ApiError('conflict', `The import has already ${status}; only queued or processing imports can be cancelled`);
+    }
+    await enqueueImportFinishedEvent(client, row, deps.publicBaseUrl);
+    await recordAudit(client, actor, {
+      action: 'import.cancelled',
+      targetType: 'import',
+      targetId: id,
+      details: { rows_inserted: Number(row.rows_inserted), rows_updated: Number(row.rows_updated), batches_committed: row.batches_committed },
+    });
     return row;
   });
 }

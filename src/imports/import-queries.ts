@@ -33,7 +33,7 @@ export async function insertImport(
   input: {
     id: string;
     tenantId: string;
-    apiKeyId: string;
+    apiKeyId: string | null;
     filename: string | null;
     filePath: string;
     bytes: number;
@@ -111,23 +111,27 @@ export async function setImportHeader(db: Queryable, id: string, header: string[
   await db.query('update imports set header = $2, warnings = $3 where id = $1', [id, header, warnings]);
 }
 
-/** Sets the terminal status and tells listeners, in one statement (so one transaction). */
+/**
+ * Sets the terminal status and tells listeners, in one statement (so one transaction). Only an
+ * import in one of `from` ends, so an import ends once.
+ */
 export async function markImportFinished(
   db: Queryable,
   id: string,
-  outcome: { status: 'succeeded' | 'failed'; error?: string },
+  outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string },
+  scope: { from: ImportStatus[]; tenantId?: string } = { from: ['processing'] },
 ): Promise<ImportRow | undefined> {
   const { rows } = await db.query<ImportRow>(
     `with finished as (
        update imports set status = $2, error = $3, finished_at = now()
-       where id = $1 and status = 'processing'
+       where id = $1 and status = any ($5::text[]) and ($6::bigint is null or tenant_id = $6)
        returning *
      )
      select finished.*, pg_notify($4, json_build_object(
        'type', 'finished', 'importId', finished.id, 'tenantId', finished.tenant_id,
        'status', finished.status, 'batchesCommitted', finished.batches_committed)::text)
      from finished`,
-    [id, outcome.status, outcome.error ?? null, IMPORT_EVENTS_CHANNEL],
+    [id, outcome.status, outcome.error ?? null, IMPORT_EVENTS_CHANNEL, scope.from, scope.tenantId ?? null],
   );
   return rows[0];
 }
@@ -147,4 +151,35 @@ export async function listImportErrors(
     [importId, page.afterLine ?? 0, page.limit],
   );
   return rows;
+}
+
+/**
+ * Claims an Idempotency-Key for a new import. Waits while another transaction holds the same key;
+ * returns false when the key is taken (and not older than 24 h, which makes it free again).
+ */
+export async function claimIdempotencyKey(
+  db: Queryable,
+  claim: { tenantId: string; key: string; sha256: string; importId: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `insert into idempotency_keys (tenant_id, key, sha256, import_id) values ($1, $2, $3, $4)
+     on conflict (tenant_id, key) do update
+       set sha256 = excluded.sha256, import_id = excluded.import_id, created_at = now()
+       where idempotency_keys.created_at < now() - interval '24 hours'`,
+    [claim.tenantId, claim.key, claim.sha256, claim.importId],
+  );
+  return rowCount === 1;
+}
+
+export async function findIdempotencyKey(
+  db: Queryable,
+  tenantId: string,
+  key: string,
+): Promise<{ sha256: string; import_id: string } | undefined> {
+  const { rows } = await db.query<{ sha256: string; import_id: string }>(
+    `select sha256, import_id from idempotency_keys
+     where tenant_id = $1 and key = $2 and created_at >= now() - interval '24 hours'`,
+    [tenantId, key],
+  );
+  return rows[0];
 }

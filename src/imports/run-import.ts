@@ -6,7 +6,7 @@ import { addRecord, BatchPipeline, emptyBatch } from './batch-pipeline.ts';
 import { createBatchWriter, createStagingTable, ImportNotProcessingError } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
-import { addImportJob, markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
+import { addImportJob, findImportById, markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
 import { readCsvRecords, type CsvRecord, type ReadOptions } from './read-csv-records.ts';
 
 /** The worker shares the event loop with the API and live progress: it hands it over this often. */
@@ -38,7 +38,10 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
   const log = deps.logger.child({ importId });
   const started = await markImportProcessing(deps.pool, importId);
   if (!started) {
-    log.info('import already finished; nothing to do');
+    // Finished already, or cancelled before it started: only its file may be left to remove.
+    const row = await findImportById(deps.pool, importId);
+    if (row) await rm(row.file_path, { force: true });
+    log.info({ status: row?.status }, 'import already finished; nothing to do');
     return;
   }
   try {

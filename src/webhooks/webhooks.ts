@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { ApiError } from '../http/errors.ts';
 import { buildEventBody, IMPORT_EVENT_TYPES, newTestEventId } from './webhook-events.ts';
@@ -36,49 +37,74 @@ export async function getWebhookEndpoint(pool: Pool, tenantId: string, id: strin
 
 export async function createWebhookEndpoint(
   pool: Pool,
-  tenantId: string,
+  actor: Actor,
   input: { url: string; events?: string[]; description?: string },
   policy: UrlPolicy,
 ): Promise<{ endpoint: EndpointRow; secret: string }> {
   const secret = generateSecret();
-  const endpoint = await withTransaction(pool, (client) =>
-    insertEndpoint(client, {
-      tenantId,
-      url: validateWebhookUrl(input.url, policy),
+  const url = validateWebhookUrl(input.url, policy);
+  const endpoint = await withTransaction(pool, async (client) => {
+    const endpoint = await insertEndpoint(client, {
+      tenantId: actor.tenantId,
+      url,
       description: input.description ?? '',
       events: input.events ?? [...IMPORT_EVENT_TYPES],
       secret,
-    }),
-  );
+    });
+    await recordAudit(client, actor, {
+      action: 'webhook.created',
+      targetType: 'webhook_endpoint',
+      targetId: endpoint.id,
+      details: { url, events: endpoint.events },
+    });
+    return endpoint;
+  });
   return { endpoint, secret };
 }
 
 /** `rotateSecret`: a new secret signs from now on; the old one keeps signing alongside for 24 h. */
 export async function changeWebhookEndpoint(
   pool: Pool,
-  tenantId: string,
+  actor: Actor,
   id: string,
   changes: { url?: string; events?: string[]; description?: string; enabled?: boolean; rotateSecret?: boolean },
   policy: UrlPolicy,
 ): Promise<{ endpoint: EndpointRow; secret?: string }> {
-  await getWebhookEndpoint(pool, tenantId, id);
+  await getWebhookEndpoint(pool, actor.tenantId, id);
   const secret = changes.rotateSecret ? generateSecret() : undefined;
-  const endpoint = await withTransaction(pool, (client) =>
-    updateEndpoint(client, tenantId, id, {
-      url: changes.url === undefined ? undefined : validateWebhookUrl(changes.url, policy),
+  const url = changes.url === undefined ? undefined : validateWebhookUrl(changes.url, policy);
+  const endpoint = await withTransaction(pool, async (client) => {
+    const endpoint = await updateEndpoint(client, actor.tenantId, id, {
+      url,
       events: changes.events,
       description: changes.description,
       enabled: changes.enabled,
       secret,
-    }),
-  );
-  if (!endpoint) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
+    });
+    if (!endpoint) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
+    const { rotateSecret, ...fields } = changes;
+    await recordAudit(client, actor, {
+      action: 'webhook.changed',
+      targetType: 'webhook_endpoint',
+      targetId: id,
+      details: { ...fields, ...(url ? { url } : {}), secretRotated: rotateSecret === true },
+    });
+    return endpoint;
+  });
   return { endpoint, secret };
 }
 
-export async function removeWebhookEndpoint(pool: Pool, tenantId: string, id: string): Promise<void> {
-  const deleted = UUID.test(id) && (await withTransaction(pool, (client) => deleteEndpoint(client, tenantId, id)));
-  if (!deleted) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
+export async function removeWebhookEndpoint(pool: Pool, actor: Actor, id: string): Promise<void> {
+  const endpoint = await getWebhookEndpoint(pool, actor.tenantId, id);
+  await withTransaction(pool, async (client) => {
+    if (!(await deleteEndpoint(client, actor.tenantId, id))) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
+    await recordAudit(client, actor, {
+      action: 'webhook.deleted',
+      targetType: 'webhook_endpoint',
+      targetId: id,
+      details: { url: endpoint.url },
+    });
+  });
 }
 
 export type DeliveryWithAttempts = DeliveryRow & { attempts: AttemptRow[] };

@@ -3,14 +3,22 @@ import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import type { Pool } from '../../db/pool.ts';
 import { createImport } from '../../imports/create-import.ts';
+import { cancelImport } from '../../imports/finish-import.ts';
 import { writeErrorsCsv } from '../../imports/errors-csv.ts';
 import { getImport } from '../../imports/get-import.ts';
 import { listImportErrors, listImports } from '../../imports/import-queries.ts';
 import { importViewSchema, toImportView } from '../../imports/import-view.ts';
+import { actorOf } from '../actor.ts';
 import type { AppEnv } from '../app-env.ts';
 import { bearerSecurity, decodeCursor, errorResponses, json, pageOf, toPage } from '../openapi.ts';
 
-export type ImportRoutesDeps = { pool: Pool; dataDir: string; maxUploadBytes: number; shutdownSignal: AbortSignal };
+export type ImportRoutesDeps = {
+  pool: Pool;
+  dataDir: string;
+  maxUploadBytes: number;
+  shutdownSignal: AbortSignal;
+  publicBaseUrl: string;
+};
 
 const idParams = z.object({ id: z.string().meta({ param: { name: 'id', in: 'path' }, example: '0b9c…' }) });
 const importErrorSchema = z
@@ -41,7 +49,14 @@ export function importRoutes(deps: ImportRoutesDeps) {
       'follow progress with GET /v1/imports/{id}.',
     security: bearerSecurity,
     request: {
-      headers: z.object({ 'x-filename': z.string().optional().meta({ description: 'Display name for a raw upload' }) }),
+      headers: z.object({
+        'x-filename': z.string().optional().meta({ description: 'Display name for a raw upload' }),
+        'idempotency-key': z
+          .string()
+          .regex(/^[\x21-\x7e]{1,255}$/, { error: 'Idempotency-Key must be 1–255 visible ASCII characters' })
+          .optional()
+          .meta({ description: 'Retries with the same key and content within 24 h return the original import (200)' }),
+      }),
       body: {
         required: true,
         // Plain JSON-schema objects (not zod) so the validator never buffers the body to check it.
@@ -58,13 +73,30 @@ export function importRoutes(deps: ImportRoutesDeps) {
         ...json(importViewSchema, 'Accepted: the import is queued'),
         headers: { Location: { schema: { type: 'string' }, description: 'URL of the import' } },
       },
-      ...errorResponses(400, 401, 413, 415, 503),
+      200: json(importViewSchema, 'A retry with the same Idempotency-Key and content: the original import'),
+      ...errorResponses(400, 401, 409, 413, 415, 503),
     },
   });
   app.openapi(uploadRoute, async (c) => {
-    const row = await createImport(deps, c.req.raw, c.var.principal);
-    c.var.logger.info({ importId: row.id, bytes: Number(row.bytes) }, 'import queued');
-    return c.json(toImportView(row), 202, { Location: `/v1/imports/${row.id}` });
+    const key = c.req.valid('header')['idempotency-key'];
+    const { row, replayed } = await createImport(deps, c.req.raw, actorOf(c), key);
+    c.var.logger.info({ importId: row.id, bytes: Number(row.bytes), replayed }, replayed ? 'import replayed' : 'import queued');
+    return c.json(toImportView(row), replayed ? 200 : 202, { Location: `/v1/imports/${row.id}` });
+  });
+
+  const cancelRoute = createRoute({
+    method: 'post',
+    path: '/{id}/cancel',
+    tags: ['imports'],
+    summary: 'Cancel a queued or processing import',
+    description: 'Stops within one batch. Rows already committed stay; the answer counts them.',
+    security: bearerSecurity,
+    request: { params: idParams },
+    responses: { 200: json(importViewSchema, 'Cancelled'), ...errorResponses(401, 404, 409) },
+  });
+  app.openapi(cancelRoute, async (c) => {
+    const row = await cancelImport(deps, actorOf(c), c.req.valid('param').id);
+    return c.json(toImportView(row), 200);
   });
 
   const listRoute = createRoute({

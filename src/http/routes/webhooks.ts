@@ -19,6 +19,7 @@ import {
   removeWebhookEndpoint,
   sendTestWebhook,
 } from '../../webhooks/webhooks.ts';
+import { actorOf } from '../actor.ts';
 import type { AppEnv } from '../app-env.ts';
 import { bearerSecurity, decodeCursor, errorResponses, json, pageOf, toPage } from '../openapi.ts';
 
@@ -64,7 +65,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps) {
       responses: { 201: json(endpointWithSecretSchema, 'Registered'), ...errorResponses(400, 401) },
     }),
     async (c) => {
-      const { endpoint, secret } = await createWebhookEndpoint(deps.pool, c.var.principal.tenantId, c.req.valid('json'), policy);
+      const { endpoint, secret } = await createWebhookEndpoint(deps.pool, actorOf(c), c.req.valid('json'), policy);
       return c.json({ ...toEndpointView(endpoint), secret }, 201, { Location: `/v1/webhooks/${endpoint.id}` });
     },
   );
@@ -111,7 +112,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps) {
       const { rotate_secret, ...changes } = c.req.valid('json');
       const { endpoint, secret } = await changeWebhookEndpoint(
         deps.pool,
-        c.var.principal.tenantId,
+        actorOf(c),
         c.req.valid('param').id,
         { ...changes, rotateSecret: rotate_secret },
         policy,
@@ -131,7 +132,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps) {
       responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 404) },
     }),
     async (c) => {
-      await removeWebhookEndpoint(deps.pool, c.var.principal.tenantId, c.req.valid('param').id);
+      await removeWebhookEndpoint(deps.pool, actorOf(c), c.req.valid('param').id);
       return c.body(null, 204);
     },
   );
