@@ -96,6 +96,9 @@ function buildApplyStatement(target: {
       from import_staging s
       where s.error_message is null
         and exists (select 1 from imports where id = ${importId} and status = 'processing')
+      -- Rows are locked in sku order, so concurrent imports of one tenant touching the same
+      -- skus wait on each other instead of deadlocking.
+      order by s.sku
       on conflict (tenant_id, sku) do update set
         ${[...updates, 'updated_at = excluded.updated_at', 'last_import_id = excluded.last_import_id'].join(',\n        ')}
       returning (xmax = 0) as inserted

@@ -62,28 +62,32 @@ async function storeMultipartFile(
     headers: Object.fromEntries(headers),
     limits: { files: 1, fileSize: options.maxBytes, fields: 20, parts: 25 },
   });
-  const stored = new Promise<StoredUpload>((resolve, reject) => {
-    let sawFile = false;
-    parser.on('file', (field, stream, info) => {
-      if (field !== 'file' || sawFile) {
-        stream.resume(); // drain parts we do not use
-        return;
-      }
-      sawFile = true;
-      stream.on('limit', () => stream.destroy(tooLarge(options.maxBytes)));
-      writeHashed(stream, options.filePath, options.maxBytes).then(
-        (result) => resolve({ ...result, filename: sanitizeFilename(info.filename) }),
-        reject,
-      );
-    });
-    parser.on('error', (error: Error) => reject(new ApiError('bad_request', `Malformed multipart body: ${error.message}`)));
-    parser.on('close', () => {
-      if (!sawFile) reject(new ApiError('bad_request', 'The multipart form has no "file" field holding the CSV'));
-    });
+  let filePart: Readable | undefined;
+  let writing: Promise<StoredUpload> | undefined;
+  parser.on('file', (field, stream, info) => {
+    if (field !== 'file' || filePart) {
+      stream.resume(); // drain parts we do not use
+      return;
+    }
+    filePart = stream;
+    stream.on('limit', () => stream.destroy(tooLarge(options.maxBytes)));
+    writing = writeHashed(stream, options.filePath, options.maxBytes).then((result) => ({
+      ...result,
+      filename: sanitizeFilename(info.filename),
+    }));
+    writing.catch(() => {}); // awaited below
   });
-  // The pipeline error (e.g. client gone) and the file outcome are both awaited; the first failure wins.
-  const [result] = await Promise.all([stored, pipeline(body, parser)]);
-  return result;
+  try {
+    await pipeline(body, parser);
+  } catch (error) {
+    // Stop writing the file part, and let its write end, before the caller removes the file.
+    filePart?.destroy();
+    await writing?.catch(() => {});
+    if (error instanceof ApiError) throw error;
+    throw new ApiError('bad_request', `Malformed multipart body: ${(error as Error).message}`);
+  }
+  if (!writing) throw new ApiError('bad_request', 'The multipart form has no "file" field holding the CSV');
+  return writing;
 }
 
 async function writeHashed(
