@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,7 +43,16 @@ export async function createBenchKey(pool: Pool): Promise<string> {
   return (await createApiKey(pool, { tenant: `bench-${Date.now()}` })).key;
 }
 
-export type ServiceProcess = { url: string; child: ChildProcess; peakRssMb(): number; rssMb(): number; stop(): Promise<void> };
+export type ServiceProcess = {
+  url: string;
+  child: ChildProcess;
+  /** VmHWM: the highest RSS since start, or since resetPeakRss(). */
+  peakRssMb(): number;
+  rssMb(): number;
+  /** Linux: writing 5 to clear_refs resets VmHWM, so each run's peak is its own. */
+  resetPeakRss(): void;
+  stop(): Promise<void>;
+};
 
 /** `npm start`'s entry point as a child process, so its memory is measured apart from the bench's. */
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
@@ -69,6 +78,7 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
     child,
     peakRssMb: () => status('VmHWM'),
     rssMb: () => status('VmRSS'),
+    resetPeakRss: () => writeFileSync(`/proc/${child.pid}/clear_refs`, '5'),
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

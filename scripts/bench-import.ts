@@ -1,0 +1,154 @@
+// npm run bench [-- --rows 500000 --runs 3]
+// The physical limit (a bare COPY of the file into an empty keyed table) against the service end
+// to end (HTTP upload → succeeded), into an empty table and again as updates, with the service's
+// peak RSS per run. Prints a table and writes the figures as JSON under DATA_DIR/bench/.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, openAsBlob, statSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import WebSocket from 'ws';
+import { loadConfig } from '../src/config.ts';
+import { createBenchKey, openBenchDatabase, startServiceProcess, type ServiceProcess } from './bench-support.ts';
+import { generateProductsCsv } from './generate-products-csv.ts';
+
+const { values } = parseArgs({
+  options: { rows: { type: 'string', default: '500000' }, runs: { type: 'string', default: '3' } },
+});
+const rows = Number(values.rows);
+const runs = Number(values.runs);
+const config = loadConfig(process.env);
+const benchDir = path.join(config.dataDir, 'bench');
+await mkdir(benchDir, { recursive: true });
+
+const file = path.join(benchDir, `products-${rows}.csv`);
+if (!existsSync(file)) {
+  process.stdout.write(`generating ${rows} rows into ${file}…\n`);
+  await generateProductsCsv(file, { rows, seed: 42 });
+}
+const bytes = statSync(file).size;
+
+const database = await openBenchDatabase('lading_bench');
+const service = await startServiceProcess({ DATABASE_URL: database.connectionString, DATA_DIR: path.join(benchDir, 'service') });
+try {
+  const key = await createBenchKey(database.pool);
+  const limit: number[] = [];
+  const insert: Run[] = [];
+  const update: Run[] = [];
+  for (let run = 0; run < runs; run++) {
+    limit.push(await measureCopyLimit(database.connectionString, file));
+    await database.pool.query('truncate products');
+    insert.push(await measureImport(service, key, file, 'insert'));
+    update.push(await measureImport(service, key, file, 'update'));
+    process.stdout.write(
+      `run ${run + 1}/${runs}: COPY ${limit.at(-1)!.toFixed(2)} s · import ${insert.at(-1)!.seconds.toFixed(2)} s · update ${update.at(-1)!.seconds.toFixed(2)} s\n`,
+    );
+  }
+
+  const limitMedian = median(limit);
+  const describe = (label: string, samples: number[], extra: Record<string, string> = {}) => ({
+    [label]: {
+      'median s': samples.length ? median(samples).toFixed(2) : '',
+      'min–max s': `${Math.min(...samples).toFixed(2)}–${Math.max(...samples).toFixed(2)}`,
+      'rows/s': Math.round(rows / median(samples)).toLocaleString('en'),
+      'ratio to limit': (median(samples) / limitMedian).toFixed(2),
+      ...extra,
+    },
+  });
+  const rss = (list: Run[]) => ({ 'peak RSS MB': String(Math.round(Math.max(...list.map((r) => r.peakRssMb)))) });
+  console.log(`\nbench: ${rows.toLocaleString('en')} rows, ${(bytes / 1e6).toFixed(1)} MB, ${runs} runs, ${os.cpus().length} cores, limit by ${limitTool()}`);
+  console.table({
+    ...describe('limit: COPY into an empty keyed table', limit),
+    ...describe('service: upload → succeeded, empty table', insert.map((r) => r.seconds), rss(insert)),
+    ...describe('service: same file again, every row an update', update.map((r) => r.seconds), rss(update)),
+  });
+
+  const result = {
+    at: new Date().toISOString(),
+    rows,
+    bytes,
+    runs,
+    cores: os.cpus().length,
+    limitTool: limitTool(),
+    limit: { seconds: limit, median: limitMedian },
+    insert: summarize(insert, limitMedian),
+    update: summarize(update, limitMedian),
+  };
+  const out = path.join(benchDir, `results-${rows}-${result.at.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`figures written to ${out}`);
+} finally {
+  await service.stop();
+  await database.stop();
+}
+
+type Run = { seconds: number; peakRssMb: number };
+
+function summarize(list: Run[], limitMedian: number) {
+  const seconds = list.map((r) => r.seconds);
+  return {
+    seconds,
+    median: median(seconds),
+    rowsPerSecond: rows / median(seconds),
+    ratioToLimit: median(seconds) / limitMedian,
+    peakRssMb: list.map((r) => r.peakRssMb),
+  };
+}
+
+/** Upload → `finished` (seen on the tenant's event stream, so no polling delay is counted). */
+async function measureImport(target: ServiceProcess, apiKey: string, csv: string, expect: 'insert' | 'update'): Promise<Run> {
+  const stream = new WebSocket(`${target.url.replace('http', 'ws')}/v1/events`, { headers: { authorization: `Bearer ${apiKey}` } });
+  await new Promise((resolve, reject) => stream.once('open', resolve).once('error', reject));
+  target.resetPeakRss();
+  const started = performance.now();
+  const response = await fetch(`${target.url}/v1/imports`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv' },
+    body: await openAsBlob(csv),
+  });
+  const { id } = (await response.json()) as { id: string };
+  const final = await new Promise<{ status: string; rows_inserted: number; rows_updated: number }>((resolve) => {
+    stream.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; import: { id: string; status: string; rows_inserted: number; rows_updated: number } };
+      if (message.type === 'finished' && message.import.id === id) resolve(message.import);
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  stream.close();
+  const expected = expect === 'insert' ? final.rows_inserted : final.rows_updated;
+  if (final.status !== 'succeeded' || expected !== rows) throw new Error(`unexpected outcome: ${JSON.stringify(final)}`);
+  return { seconds, peakRssMb: target.peakRssMb() };
+}
+
+function limitTool(): string {
+  return spawnSync('psql', ['--version']).status === 0 ? 'psql \\copy' : 'pg-copy-streams';
+}
+
+/** The same file into an empty table with the same columns and key: what the hardware allows. */
+async function measureCopyLimit(connectionString: string, csv: string): Promise<number> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  await client.query(`drop table if exists copy_limit;
+    create table copy_limit (sku text primary key, name text not null, description text, price numeric(14, 2),
+      currency text, quantity integer, category text, status text, updated_at timestamptz)`);
+  const started = performance.now();
+  if (limitTool() === 'psql \\copy') {
+    execFileSync('psql', [connectionString, '-q', '-c', `\\copy copy_limit from '${csv}' with (format csv, header true)`]);
+  } else {
+    await pipeline(createReadStream(csv), client.query(copyFrom('copy copy_limit from stdin with (format csv, header true)')));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await client.query('drop table copy_limit');
+  await client.end();
+  return seconds;
+}
+
+function median(list: number[]): number {
+  const sorted = [...list].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
