@@ -32,7 +32,7 @@ describe('concurrent uploads', () => {
     for (const result of done) {
       expect(result.status).toBe('succeeded');
       expect(result.rows_processed).toBe(1500);
-      expect(result.rows_inserted + result.rows_updated).toBe(1500);
+      expect(result.rows_inserted + result.rows_updated + result.rows_unchanged).toBe(1500);
       expect(result.rows_rejected).toBe(0);
     }
     for (const tenant of tenants) {

@@ -91,6 +91,19 @@ describe('POST /v1/imports', () => {
     ]);
   });
 
+  it('counts rows whose values did not change as unchanged, without rewriting them', async () => {
+    const { key: other } = await service.createTenant('unchanged');
+    const csv = 'sku,name,price\nS-1,Same,1.00\nS-2,Same too,2.00\n';
+    const first = await importCsv(csv, {}, other);
+    const before = await service.pool.query("select sku, updated_at, last_import_id from products where sku like 'S-%' order by sku");
+    const again = await importCsv('sku,name,price\nS-1,Same,1.0\nS-2,Changed,2.00\n', {}, other);
+    expect(again).toMatchObject({ status: 'succeeded', rows_processed: 2, rows_inserted: 0, rows_updated: 1, rows_unchanged: 1 });
+    const after = await service.pool.query("select sku, updated_at, last_import_id from products where sku like 'S-%' order by sku");
+    expect(after.rows[0]).toEqual(before.rows[0]); // 1.0 equals the stored 1.00: untouched
+    expect(after.rows[0].last_import_id).toBe(first.id);
+    expect(after.rows[1].last_import_id).toBe(again.id);
+  });
+
   it('imports a file with only some columns in any order, leaving the other columns untouched', async () => {
     const { key: other } = await service.createTenant('partial');
     await importCsv('sku,name,price,currency,status\nP-1,Old name,9.99,EUR,active\n', {}, other);

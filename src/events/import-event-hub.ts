@@ -98,6 +98,7 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
       rows_processed: n.rowsProcessed,
       rows_inserted: n.rowsInserted,
       rows_updated: n.rowsUpdated,
+      rows_unchanged: n.rowsUnchanged,
       rows_rejected: n.rowsRejected,
       batches_committed: n.batchesCommitted,
     };

@@ -13,6 +13,7 @@ export const importNotificationSchema = z.discriminatedUnion('type', [
     rowsProcessed: counter,
     rowsInserted: counter,
     rowsUpdated: counter,
+    rowsUnchanged: counter,
     rowsRejected: counter,
   }),
   z.object({

@@ -3,6 +3,7 @@ import { describeProblems, productSchema, type ProductField } from '../products/
 import type { Batch, BatchResult } from './batch-writer.ts';
 import type { HeaderMapping } from './csv-header.ts';
 import type { CsvRecord } from './read-csv-records.ts';
+import { encodeProduct, encodeRejected, encodeValidRecord, type RowPlan } from './row-encoder.ts';
 
 export function emptyBatch(): Batch {
   return { rows: new Map(), rejected: [], processed: 0, duplicates: 0, checkpoint: { byte: 0, line: 0 } };
@@ -11,34 +12,38 @@ export function emptyBatch(): Batch {
 const NOT_UTF8 =
   'contains bytes that are not valid UTF-8 (is the file saved in another encoding, such as Windows-1252? Save it as UTF-8)';
 
-/** Validates one record into the batch: a row to upsert (the last of a repeated sku wins) or a rejection. */
-export function addRecord(batch: Batch, record: CsvRecord, width: number, mapping: HeaderMapping): void {
+/**
+ * Validates one record into the batch: a row to upsert (the last of a repeated sku wins) or a
+ * rejection. Valid records take the fast path; only a record it refuses meets the zod schema,
+ * which says why.
+ */
+export function addRecord(batch: Batch, record: CsvRecord, width: number, mapping: HeaderMapping, plan: RowPlan): void {
   const { fields, line } = record;
   batch.processed++;
   batch.checkpoint = { byte: record.endByte, line: record.nextLine };
   if (fields.length !== width) {
-    batch.rejected.push({
-      line,
-      column: null,
-      message: `has ${fields.length} field${fields.length === 1 ? '' : 's'} but the header has ${width}`,
-      values: fields,
-    });
+    const message = `has ${fields.length} field${fields.length === 1 ? '' : 's'} but the header has ${width}`;
+    batch.rejected.push(encodeRejected(line, null, message, fields));
     return;
   }
   if (record.invalidUtf8) {
-    batch.rejected.push({ line, column: null, message: NOT_UTF8, values: fields });
+    batch.rejected.push(encodeRejected(line, null, NOT_UTF8, fields));
     return;
   }
-  const input: Partial<Record<ProductField, string>> = {};
-  for (const [field, index] of mapping.columns) input[field] = fields[index];
-  const parsed = productSchema.safeParse(input);
-  if (!parsed.success) {
-    batch.rejected.push({ line, ...describeProblems(parsed.error.issues), values: fields });
-    return;
+  let row = encodeValidRecord(fields, line, plan);
+  if (!row) {
+    const input: Partial<Record<ProductField, string>> = {};
+    for (const [field, index] of mapping.columns) input[field] = fields[index];
+    const parsed = productSchema.safeParse(input);
+    if (!parsed.success) {
+      const { column, message } = describeProblems(parsed.error.issues);
+      batch.rejected.push(encodeRejected(line, column, message, fields));
+      return;
+    }
+    row = { sku: parsed.data.sku, copy: encodeProduct(parsed.data, line) };
   }
-  const sku = parsed.data.sku;
-  if (batch.rows.delete(sku)) batch.duplicates++; // re-insert so the later line's position is kept
-  batch.rows.set(sku, { line, product: parsed.data });
+  if (batch.rows.delete(row.sku)) batch.duplicates++; // re-insert so the later line's position is kept
+  batch.rows.set(row.sku, row.copy);
 }
 
 /**

@@ -16,6 +16,7 @@ export type ImportRow = {
   rows_processed: string;
   rows_inserted: string;
   rows_updated: string;
+  rows_unchanged: string;
   rows_rejected: string;
   batches_committed: number;
   header: string[] | null;

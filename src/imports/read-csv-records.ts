@@ -63,7 +63,7 @@ export async function* readCsvRecords(filePath: string, options: ReadOptions): A
   parser.on('error', () => {}); // surfaced through the write/end callbacks below
   parser.resume();
 
-  const file = createReadStream(filePath, { start: startByte, highWaterMark: 64 * 1024 });
+  const file = createReadStream(filePath, { start: startByte, highWaterMark: 16 * 1024 });
   let offset = startByte;
   let carry: Buffer = Buffer.alloc(0); // an incomplete UTF-8 sequence cut by the chunk boundary
   try {

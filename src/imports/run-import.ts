@@ -3,14 +3,15 @@ import { open, rm } from 'node:fs/promises';
 import type { Pool, PoolClient } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { addRecord, BatchPipeline, emptyBatch } from './batch-pipeline.ts';
-import { createBatchWriter, createStagingTable, ImportNotProcessingError } from './batch-writer.ts';
+import { createBatchWriter, createStagingTable, ImportNotProcessingError, releaseStagingSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
 import { addImportJob, findImportById, markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
 import { readCsvRecords, type CsvRecord, type ReadOptions } from './read-csv-records.ts';
+import { planRow } from './row-encoder.ts';
 
 /** The worker shares the event loop with the API and live progress: it hands it over this often. */
-const YIELD_EVERY_RECORDS = 200;
+const YIELD_EVERY_RECORDS = 50;
 
 export type ImportLimits = { maxFieldSize: number; maxColumns: number; maxRecords: number };
 
@@ -95,12 +96,16 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
   try {
     await createStagingTable(client);
     const write = createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()) });
+    const plan = planRow(mapping.columns);
     return await loadRecords(deps, imp, records, new BatchPipeline(write, log), (record, batch) =>
-      addRecord(batch, record, header.fields.length, mapping),
+      addRecord(batch, record, header.fields.length, mapping, plan),
     );
   } finally {
     await records.return(undefined); // closes the file whatever happened
-    client.release();
+    await releaseStagingSession(client).then(
+      () => client.release(),
+      (error: unknown) => client.release(error as Error), // a broken session is not reused
+    );
   }
 }
 

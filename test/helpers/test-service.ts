@@ -37,6 +37,7 @@ export type ImportBody = {
   rows_processed: number;
   rows_inserted: number;
   rows_updated: number;
+  rows_unchanged: number;
   rows_rejected: number;
   batches_committed: number;
   warnings: string[];

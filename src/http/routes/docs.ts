@@ -1,8 +1,12 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Hono } from 'hono';
-import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import type { AppEnv } from '../app-env.ts';
+
+// Only the package's location is needed; its main module would load the whole 1.7 MB bundle
+// into this process (~30 MB of memory) just to serve it as a file.
+const swaggerUiDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 // Swagger UI served from the installed package: /docs works with no internet access.
 const ASSETS: Record<string, string> = {
@@ -30,13 +34,12 @@ const PAGE = `<!doctype html>
 
 export function docsRoutes() {
   const app = new Hono<AppEnv>();
-  const dir = getAbsoluteFSPath();
   app.get('/', (c) => c.html(PAGE));
   app.get('/assets/:file', async (c) => {
     const file = c.req.param('file');
     const type = ASSETS[file];
     if (!type) return c.notFound();
-    const body = await readFile(path.join(dir, file));
+    const body = await readFile(path.join(swaggerUiDir, file));
     return c.body(body, 200, { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' });
   });
   return app;
