@@ -25,12 +25,19 @@ const config = loadConfig(process.env);
 const benchDir = path.join(config.dataDir, 'bench');
 await mkdir(benchDir, { recursive: true });
 
-const file = path.join(benchDir, `products-${rows}.csv`);
-if (!existsSync(file)) {
-  process.stdout.write(`generating ${rows} rows into ${file}…\n`);
-  await generateProductsCsv(file, { rows, seed: 42 });
-}
+// The file, and a variant with the same skus but other prices and quantities (every row an update).
+const file = await ensureFile(`products-${rows}.csv`, 0);
+const changed = await ensureFile(`products-${rows}-changed.csv`, 1);
 const bytes = statSync(file).size;
+
+async function ensureFile(name: string, variant: number): Promise<string> {
+  const target = path.join(benchDir, name);
+  if (!existsSync(target)) {
+    process.stdout.write(`generating ${rows} rows into ${target}…\n`);
+    await generateProductsCsv(target, { rows, seed: 42, variant });
+  }
+  return target;
+}
 
 const database = await openBenchDatabase('lading_bench');
 const service = await startServiceProcess({ DATABASE_URL: database.connectionString, DATA_DIR: path.join(benchDir, 'service') });
@@ -38,14 +45,17 @@ try {
   const key = await createBenchKey(database.pool);
   const limit: number[] = [];
   const insert: Run[] = [];
+  const unchanged: Run[] = [];
   const update: Run[] = [];
   for (let run = 0; run < runs; run++) {
     limit.push(await measureCopyLimit(database.connectionString, file));
     await database.pool.query('truncate products');
-    insert.push(await measureImport(service, key, file, 'insert'));
-    update.push(await measureImport(service, key, file, 'update'));
+    insert.push(await measureImport(service, key, file, 'rows_inserted'));
+    unchanged.push(await measureImport(service, key, file, 'rows_unchanged'));
+    update.push(await measureImport(service, key, changed, 'rows_updated'));
     process.stdout.write(
-      `run ${run + 1}/${runs}: COPY ${limit.at(-1)!.toFixed(2)} s · import ${insert.at(-1)!.seconds.toFixed(2)} s · update ${update.at(-1)!.seconds.toFixed(2)} s\n`,
+      `run ${run + 1}/${runs}: COPY ${limit.at(-1)!.toFixed(2)} s · new ${insert.at(-1)!.seconds.toFixed(2)} s · ` +
+        `same file ${unchanged.at(-1)!.seconds.toFixed(2)} s · every row changed ${update.at(-1)!.seconds.toFixed(2)} s\n`,
     );
   }
 
@@ -64,7 +74,8 @@ try {
   console.table({
     ...describe('limit: COPY into an empty keyed table', limit),
     ...describe('service: upload → succeeded, empty table', insert.map((r) => r.seconds), rss(insert)),
-    ...describe('service: same file again, every row an update', update.map((r) => r.seconds), rss(update)),
+    ...describe('service: every row an update (new prices)', update.map((r) => r.seconds), rss(update)),
+    ...describe('service: the same file again (all unchanged)', unchanged.map((r) => r.seconds), rss(unchanged)),
   });
 
   const result = {
@@ -77,6 +88,7 @@ try {
     limit: { seconds: limit, median: limitMedian },
     insert: summarize(insert, limitMedian),
     update: summarize(update, limitMedian),
+    unchanged: summarize(unchanged, limitMedian),
   };
   const out = path.join(benchDir, `results-${rows}-${result.at.replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
@@ -100,7 +112,12 @@ function summarize(list: Run[], limitMedian: number) {
 }
 
 /** Upload → `finished` (seen on the tenant's event stream, so no polling delay is counted). */
-async function measureImport(target: ServiceProcess, apiKey: string, csv: string, expect: 'insert' | 'update'): Promise<Run> {
+async function measureImport(
+  target: ServiceProcess,
+  apiKey: string,
+  csv: string,
+  expect: 'rows_inserted' | 'rows_updated' | 'rows_unchanged',
+): Promise<Run> {
   const stream = new WebSocket(`${target.url.replace('http', 'ws')}/v1/events`, { headers: { authorization: `Bearer ${apiKey}` } });
   await new Promise((resolve, reject) => stream.once('open', resolve).once('error', reject));
   target.resetPeakRss();
@@ -111,16 +128,16 @@ async function measureImport(target: ServiceProcess, apiKey: string, csv: string
     body: await openAsBlob(csv),
   });
   const { id } = (await response.json()) as { id: string };
-  const final = await new Promise<{ status: string; rows_inserted: number; rows_updated: number }>((resolve) => {
+  type Final = { id: string; status: string } & Record<typeof expect, number>;
+  const final = await new Promise<Final>((resolve) => {
     stream.on('message', (data) => {
-      const message = JSON.parse(String(data)) as { type: string; import: { id: string; status: string; rows_inserted: number; rows_updated: number } };
+      const message = JSON.parse(String(data)) as { type: string; import: Final };
       if (message.type === 'finished' && message.import.id === id) resolve(message.import);
     });
   });
   const seconds = (performance.now() - started) / 1000;
   stream.close();
-  const expected = expect === 'insert' ? final.rows_inserted : final.rows_updated;
-  if (final.status !== 'succeeded' || expected !== rows) throw new Error(`unexpected outcome: ${JSON.stringify(final)}`);
+  if (final.status !== 'succeeded' || final[expect] !== rows) throw new Error(`unexpected outcome: ${JSON.stringify(final)}`);
   return { seconds, peakRssMb: target.peakRssMb() };
 }
 

@@ -4,21 +4,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.ts';
 import type { ProductField } from '../products/product-values.ts';
 import { IMPORT_EVENTS_CHANNEL } from './import-queries.ts';
+import type { EncodedBatch } from './batch-builder.ts';
 import { STAGING_COLUMNS } from './row-encoder.ts';
-
-/**
- * One batch as the job hands it over, already encoded as COPY lines for the staging table (see
- * row-encoder.ts): valid rows by sku (the last occurrence wins) and rejected records.
- */
-export type Batch = {
-  rows: Map<string, string>;
-  rejected: string[];
-  /** Records in the batch, valid or not. */
-  processed: number;
-  /** Rows dropped because a later record of the same batch had the same sku (last one wins). */
-  duplicates: number;
-  checkpoint: { byte: number; line: number };
-};
 
 export type BatchResult = {
   rows_processed: string;
@@ -64,11 +51,11 @@ export async function releaseStagingSession(client: PoolClient): Promise<void> {
 export function createBatchWriter(
   client: PoolClient,
   target: { importId: string; tenantId: string; fields: ReadonlySet<ProductField> },
-): (batch: Batch) => Promise<BatchResult> {
+): (batch: EncodedBatch) => Promise<BatchResult> {
   const applyStatement = buildApplyStatement(target);
   return async (batch) => {
     await pipeline(
-      Readable.from([encodeBatch(batch)]),
+      Readable.from([batch.copy]),
       client.query(copyFrom(`copy import_staging (${STAGING_COLUMNS.join(', ')}) from stdin`)),
     );
     let results: { rows: BatchResult[] }[];
@@ -104,7 +91,7 @@ function buildApplyStatement(target: {
   importId: string;
   tenantId: string;
   fields: ReadonlySet<ProductField>;
-}): (batch: Batch, mode: 'auto' | 'upsert') => string {
+}): (batch: EncodedBatch, mode: 'auto' | 'upsert') => string {
   // Only internal values are inlined (a uuid and an integer id, both checked here), never file content:
   // a multi-statement query cannot take bind parameters.
   if (!/^[0-9a-f-]{36}$/i.test(target.importId) || !/^\d+$/.test(target.tenantId)) {
@@ -166,7 +153,7 @@ function buildApplyStatement(target: {
         rows_processed = rows_processed + ${int(batch.processed)},
         rows_inserted = rows_inserted + (select inserted from written),
         rows_updated = rows_updated + (select updated from written) + ${int(batch.duplicates)},
-        rows_unchanged = rows_unchanged + ${int(batch.rows.size)} - (select total from written),
+        rows_unchanged = rows_unchanged + ${int(batch.validRows)} - (select total from written),
         rows_rejected = rows_rejected + (select count(*) from rejected),
         batches_committed = batches_committed + 1,
         checkpoint_byte = ${int(batch.checkpoint.byte)},
@@ -183,11 +170,4 @@ function buildApplyStatement(target: {
     from counted;
 
     truncate import_staging;`;
-}
-
-function encodeBatch(batch: Batch): string {
-  let out = '';
-  for (const line of batch.rows.values()) out += line;
-  for (const line of batch.rejected) out += line;
-  return out;
 }

@@ -2,16 +2,13 @@ import { existsSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import type { Pool, PoolClient } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { addRecord, BatchPipeline, emptyBatch } from './batch-pipeline.ts';
+import { BatchPipeline } from './batch-pipeline.ts';
 import { createBatchWriter, createStagingTable, ImportNotProcessingError, releaseStagingSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
 import { addImportJob, findImportById, markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
 import { readCsvRecords, type CsvRecord, type ReadOptions } from './read-csv-records.ts';
-import { planRow } from './row-encoder.ts';
-
-/** The worker shares the event loop with the API and live progress: it hands it over this often. */
-const YIELD_EVERY_RECORDS = 50;
+import { startRecordParser } from './record-parser.ts';
 
 export type ImportLimits = { maxFieldSize: number; maxColumns: number; maxRecords: number };
 
@@ -87,21 +84,26 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
 
   const resume = Number(imp.checkpoint_byte) > 0;
   if (resume) log.info({ byte: Number(imp.checkpoint_byte), line: Number(imp.checkpoint_line) }, 'resuming from checkpoint');
-  const records = readCsvRecords(imp.file_path, {
-    ...read,
-    startByte: resume ? Number(imp.checkpoint_byte) : header.endByte,
-    startLine: resume ? Number(imp.checkpoint_line) : header.nextLine,
+  const parser = startRecordParser({
+    filePath: imp.file_path,
+    read: {
+      ...read,
+      startByte: resume ? Number(imp.checkpoint_byte) : header.endByte,
+      startLine: resume ? Number(imp.checkpoint_line) : header.nextLine,
+    },
+    width: header.fields.length,
+    columns: [...mapping.columns],
+    batchSize: deps.batchSize,
+    maxRecords: deps.limits.maxRecords,
+    recordsBefore: Number(imp.rows_processed),
   });
   const client = await deps.pool.connect();
   try {
     await createStagingTable(client);
     const write = createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()) });
-    const plan = planRow(mapping.columns);
-    return await loadRecords(deps, imp, records, new BatchPipeline(write, log), (record, batch) =>
-      addRecord(batch, record, header.fields.length, mapping, plan),
-    );
+    return await writeBatches(deps, parser, new BatchPipeline(write, log));
   } finally {
-    await records.return(undefined); // closes the file whatever happened
+    await parser.stop(); // ends the parser thread whatever happened
     await releaseStagingSession(client).then(
       () => client.release(),
       (error: unknown) => client.release(error as Error), // a broken session is not reused
@@ -109,50 +111,28 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
   }
 }
 
-async function loadRecords(
+/** Writes the parser's batches in order, one in flight while the next is parsed. */
+async function writeBatches(
   deps: ImportDeps,
-  imp: ImportRow,
-  records: AsyncGenerator<CsvRecord[]>,
+  parser: ReturnType<typeof startRecordParser>,
   pipeline: BatchPipeline,
-  add: (record: CsvRecord, batch: ReturnType<typeof emptyBatch>) => void,
 ): Promise<Outcome> {
   const deadline = Date.now() + deps.jobTimeBudgetMs;
-  let total = Number(imp.rows_processed);
-  let batch = emptyBatch();
-  let sinceYield = 0;
   try {
-    for await (const chunk of records) {
-      for (const record of chunk) {
-        if (++sinceYield === YIELD_EVERY_RECORDS) {
-          sinceYield = 0;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        if (++total > deps.limits.maxRecords) {
-          throw new FileLevelError(`The file has more than ${deps.limits.maxRecords} records (MAX_RECORDS); the first ones were loaded`);
-        }
-        add(record, batch);
-        if (batch.processed >= deps.batchSize) {
-          await pipeline.submit(batch);
-          batch = emptyBatch();
-          if (deps.shutdownSignal.aborted || Date.now() > deadline) {
-            await pipeline.drain();
-            return 'paused';
-          }
-        }
+    for await (const batch of parser.batches) {
+      await pipeline.submit(batch);
+      parser.ack();
+      if (deps.shutdownSignal.aborted || Date.now() > deadline) {
+        await pipeline.drain();
+        return 'paused';
       }
     }
-    if (batch.processed > 0) await pipeline.submit(batch);
   } catch (error) {
-    if (error instanceof FileLevelError && batch.processed > 0) {
-      // A broken record (say, an unclosed quote) ends the file; every record before it still
-      // loads, whatever BATCH_SIZE is, so the outcome does not depend on batch boundaries.
-      await pipeline.submit(batch);
-      await pipeline.drain();
-    } else {
-      // The batch already sent is let finish (its rows stay counted) before the client goes
-      // back to the pool; the loop's own error is the one that matters.
-      await pipeline.drain().catch(() => {});
-    }
+    // A file-level problem comes after the batch of every record before it: let that commit.
+    // Otherwise the batch already sent is let finish before the connection goes back to the pool;
+    // the original error is the one that matters.
+    if (error instanceof FileLevelError) await pipeline.drain();
+    else await pipeline.drain().catch(() => {});
     throw error;
   }
   await pipeline.drain();

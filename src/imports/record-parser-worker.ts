@@ -1,0 +1,53 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { BatchBuilder, type EncodedBatch } from './batch-builder.ts';
+import { FileLevelError } from './csv-header.ts';
+import { readCsvRecords } from './read-csv-records.ts';
+import type { ParseJob, ParserMessage } from './record-parser.ts';
+
+// Worker thread: reads, validates and encodes an import's records into batches, so the main
+// thread (HTTP API, live progress, database I/O) never waits behind a batch's worth of parsing.
+// It runs at most MAX_AHEAD batches ahead of the batches the main thread has taken.
+
+const MAX_AHEAD = 2;
+const job = workerData as ParseJob;
+const port = parentPort!;
+let credits = MAX_AHEAD;
+let wake: (() => void) | undefined;
+port.on('message', (message: 'ack') => {
+  if (message !== 'ack') return;
+  credits++;
+  wake?.();
+  wake = undefined;
+});
+
+function send(message: ParserMessage): void {
+  port.postMessage(message);
+}
+
+async function post(batch: EncodedBatch): Promise<void> {
+  if (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+  credits--;
+  send({ type: 'batch', batch });
+}
+
+const builder = new BatchBuilder({ width: job.width, columns: new Map(job.columns) });
+let total = job.recordsBefore;
+try {
+  for await (const chunk of readCsvRecords(job.filePath, job.read)) {
+    for (const record of chunk) {
+      if (++total > job.maxRecords) {
+        throw new FileLevelError(`The file has more than ${job.maxRecords} records (MAX_RECORDS); the first ones were loaded`);
+      }
+      builder.add(record);
+      if (builder.size >= job.batchSize) await post(builder.take());
+    }
+  }
+  if (builder.size > 0) await post(builder.take());
+  send({ type: 'end' });
+} catch (error) {
+  if (!(error instanceof FileLevelError)) throw error; // reaches the main thread as the worker's 'error'
+  // A broken record (say, an unclosed quote) ends the file; every record before it still loads,
+  // whatever BATCH_SIZE is, so the outcome does not depend on batch boundaries.
+  if (builder.size > 0) await post(builder.take());
+  send({ type: 'failed', message: error.message });
+}

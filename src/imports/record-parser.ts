@@ -1,0 +1,47 @@
+import { on } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { ProductField } from '../products/product-values.ts';
+import type { EncodedBatch } from './batch-builder.ts';
+import { FileLevelError } from './csv-header.ts';
+import type { ReadOptions } from './read-csv-records.ts';
+
+export type ParseJob = {
+  filePath: string;
+  read: ReadOptions;
+  width: number;
+  columns: [ProductField, number][];
+  batchSize: number;
+  maxRecords: number;
+  /** Records already committed by earlier runs, for MAX_RECORDS. */
+  recordsBefore: number;
+};
+
+export type ParserMessage =
+  | { type: 'batch'; batch: EncodedBatch }
+  | { type: 'failed'; message: string }
+  | { type: 'end' };
+
+/**
+ * Parses an import's file in a worker thread (record-parser-worker.ts) and hands its batches over
+ * in file order. `ack()` after taking a batch lets the worker run on; `stop()` ends it whenever
+ * the caller stops early (pause, cancel, error).
+ */
+export function startRecordParser(job: ParseJob) {
+  const worker = new Worker(new URL('./record-parser-worker.ts', import.meta.url), { workerData: job });
+  async function* batches(): AsyncGenerator<EncodedBatch> {
+    // 'error' (an unexpected failure in the worker) makes the iteration throw; 'exit' ends it.
+    for await (const [message] of on(worker, 'message', { close: ['exit'] }) as AsyncIterable<[ParserMessage]>) {
+      if (message.type === 'batch') yield message.batch;
+      else if (message.type === 'failed') throw new FileLevelError(message.message);
+      else return;
+    }
+    throw new Error('the CSV parser thread stopped unexpectedly');
+  }
+  return {
+    batches: batches(),
+    ack: () => worker.postMessage('ack'),
+    stop: async () => {
+      await worker.terminate();
+    },
+  };
+}
