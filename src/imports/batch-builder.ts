@@ -13,6 +13,8 @@ export type EncodedBatch = {
   duplicates: number;
   /** Where the record after this batch starts: the job resumes there. */
   checkpoint: { byte: number; line: number };
+  /** Lowest and highest sku of the valid rows (null when there are none). */
+  skuRange: { lo: string; hi: string } | null;
 };
 
 const NOT_UTF8 =
@@ -74,6 +76,12 @@ export class BatchBuilder {
   /** The batch so far, encoded; the builder starts over. */
   take(): EncodedBatch {
     let copy = '';
+    let lo: string | undefined;
+    let hi: string | undefined;
+    for (const sku of this.rows.keys()) {
+      if (lo === undefined || sku < lo) lo = sku;
+      if (hi === undefined || sku > hi) hi = sku;
+    }
     for (const line of this.rows.values()) copy += line;
     for (const line of this.rejected) copy += line;
     const batch = {
@@ -82,6 +90,7 @@ export class BatchBuilder {
       processed: this.processed,
       duplicates: this.duplicates,
       checkpoint: this.checkpoint,
+      skuRange: lo === undefined || hi === undefined ? null : { lo, hi },
     };
     this.rows = new Map();
     this.rejected = [];

@@ -18,6 +18,7 @@ export type BatchResult = {
 
 const OPTIONAL_FIELDS = ['description', 'price', 'currency', 'quantity', 'category', 'status', 'updated_at'] as const;
 const UNIQUE_VIOLATION = '23505';
+const SAFE_SKU = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * The temp staging table lives as long as the job's connection. It carries valid and rejected
@@ -112,17 +113,23 @@ function buildApplyStatement(target: {
       where s.error_message is null and ${stillProcessing}`;
   const into = `insert into products as p (tenant_id, ${columns.join(', ')}, updated_at, last_import_id)`;
   const int = (n: number) => String(Math.trunc(n));
+  // One index range probe: no stored sku between the batch's lowest and highest means none of the
+  // batch's skus exists (a sorted catalogue's first import). The bounds are inlined as literals so
+  // the planner always probes (tenant_id, sku), never scans the tenant: they are skus, which
+  // SKU_PATTERN limits to letters, digits, '-', '_' and '.', checked again here. A collation that
+  // orders skus otherwise only costs the fallback (a unique violation, then an upsert).
+  const anyExisting = (batch: EncodedBatch) => {
+    const range = batch.skuRange;
+    if (!range) return 'false';
+    if (!SAFE_SKU.test(range.lo) || !SAFE_SKU.test(range.hi)) return 'true';
+    return `exists (select 1 from products p where p.tenant_id = ${tenant} and p.sku between '${range.lo}' and '${range.hi}')`;
+  };
 
   return (batch, mode) => `
     select id from imports where id = ${importId} and status = 'processing' for update;
 
     with any_existing as (
-      -- One index range probe: no stored sku between the batch's lowest and highest means none of
-      -- the batch's skus exists (a sorted catalogue's first import); otherwise upsert to be safe.
-      select ${mode === 'upsert' ? 'true' : `exists (
-        select 1 from products p,
-          (select min(sku) as lo, max(sku) as hi from import_staging where error_message is null) b
-        where p.tenant_id = ${tenant} and p.sku between b.lo and b.hi)`} as yes
+      select ${mode === 'upsert' ? 'true' : anyExisting(batch)} as yes
     ),
     inserted as (
       ${into} ${rowsToWrite} and not (select yes from any_existing)
