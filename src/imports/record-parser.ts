@@ -27,7 +27,11 @@ export type ParserMessage =
  * the caller stops early (pause, cancel, error).
  */
 export function startRecordParser(job: ParseJob) {
-  const worker = new Worker(new URL('./record-parser-worker.ts', import.meta.url), { workerData: job });
+  const worker = new Worker(new URL('./record-parser-worker.ts', import.meta.url), {
+    workerData: job,
+    // Its live data is a few batches; without a cap V8 lets garbage pile up to hundreds of MB.
+    resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 32 },
+  });
   async function* batches(): AsyncGenerator<EncodedBatch> {
     // 'error' (an unexpected failure in the worker) makes the iteration throw; 'exit' ends it.
     for await (const [message] of on(worker, 'message', { close: ['exit'] }) as AsyncIterable<[ParserMessage]>) {
