@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import type { Pool, PoolClient } from '../db/pool.ts';
+import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
 import { createBatchWriter, createStagingTable, ImportNotProcessingError, releaseStagingSession } from './batch-writer.ts';
