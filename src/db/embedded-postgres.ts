@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { isProcessAlive } from '../is-process-alive.ts';
 import type { Logger } from '../logger.ts';
 
 export type EmbeddedDatabase = {
@@ -103,18 +104,9 @@ async function findRunningServer(pgDir: string, credentialsFile: string): Promis
   const lines = (await readFile(pidFile, 'utf8')).split('\n');
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || !Number.isInteger(port) || !isAlive(pid)) return undefined;
+  if (!Number.isInteger(pid) || !Number.isInteger(port) || !isProcessAlive(pid)) return undefined;
   const credentials = JSON.parse(await readFile(credentialsFile, 'utf8')) as Credentials;
   return { serverUrl: connectionUrl(credentials, port), startedHere: false, stop: async () => {} };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function readOrCreateCredentials(file: string): Promise<Credentials> {

@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.ts';
-import type { ProductField } from '../products/product-values.ts';
+import { SKU_PATTERN, type ProductField } from '../products/product-values.ts';
 import { IMPORT_EVENTS_CHANNEL } from './import-queries.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { STAGING_COLUMNS } from './row-encoder.ts';
@@ -18,7 +18,6 @@ export type BatchResult = {
 
 const OPTIONAL_FIELDS = ['description', 'price', 'currency', 'quantity', 'category', 'status', 'updated_at'] as const;
 const UNIQUE_VIOLATION = '23505';
-const SAFE_SKU = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * The temp staging table lives as long as the job's connection. It carries valid and rejected
@@ -121,7 +120,7 @@ function buildApplyStatement(target: {
   const anyExisting = (batch: EncodedBatch) => {
     const range = batch.skuRange;
     if (!range) return 'false';
-    if (!SAFE_SKU.test(range.lo) || !SAFE_SKU.test(range.hi)) return 'true';
+    if (!SKU_PATTERN.test(range.lo) || !SKU_PATTERN.test(range.hi)) return 'true';
     return `exists (select 1 from products p where p.tenant_id = ${tenant} and p.sku between '${range.lo}' and '${range.hi}')`;
   };
 

@@ -1,12 +1,11 @@
+import { isUuid } from '../db/is-uuid.ts';
 import type { Queryable } from '../db/pool.ts';
 import { ApiError } from '../http/errors.ts';
 import { findImport, type ImportRow } from './import-queries.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The tenant's import or 404: another tenant's id looks exactly like a missing one. */
 export async function getImport(db: Queryable, tenantId: string, id: string): Promise<ImportRow> {
-  const row = UUID.test(id) ? await findImport(db, tenantId, id) : undefined;
+  const row = isUuid(id) ? await findImport(db, tenantId, id) : undefined;
   if (!row) throw new ApiError('not_found', `No import with id "${id}"`);
   return row;
 }

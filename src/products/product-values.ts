@@ -28,7 +28,7 @@ export const MAX_QUANTITY = 2_147_483_647; // PostgreSQL integer
 export const INVALID: unique symbol = Symbol('invalid');
 export type Invalid = typeof INVALID;
 
-const SKU_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const SKU_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 // numeric(14,2): up to 12 digits before the point, at most 2 after.
 const PRICE_PATTERN = /^\d{1,12}(\.\d{1,2})?$/;
 const INTEGER_PATTERN = /^\d{1,10}$/;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { recordAudit, type Actor } from '../audit/audit-log.ts';
+import { isUuid } from '../db/is-uuid.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { ApiError } from '../http/errors.ts';
 import { buildEventBody, IMPORT_EVENT_TYPES, newTestEventId } from './webhook-events.ts';
@@ -20,8 +21,6 @@ import {
 } from './webhook-queries.ts';
 import { validateWebhookUrl } from './webhook-url.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 type UrlPolicy = { allowPrivate: boolean };
 
 /** `whsec_` + base64 of 32 random bytes, the Standard Webhooks secret format. */
@@ -30,7 +29,7 @@ function generateSecret(): string {
 }
 
 export async function getWebhookEndpoint(pool: Pool, tenantId: string, id: string): Promise<EndpointRow> {
-  const row = UUID.test(id) ? await findEndpoint(pool, tenantId, id) : undefined;
+  const row = isUuid(id) ? await findEndpoint(pool, tenantId, id) : undefined;
   if (!row) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
   return row;
 }
@@ -130,7 +129,7 @@ export async function redeliverWebhook(
 ): Promise<DeliveryRow> {
   const endpoint = await getWebhookEndpoint(pool, tenantId, endpointId);
   if (!endpoint.enabled) throw new ApiError('conflict', 'The endpoint is disabled: enable it (PATCH enabled=true) first');
-  if (!UUID.test(deliveryId)) throw new ApiError('not_found', `No delivery with id "${deliveryId}"`);
+  if (!isUuid(deliveryId)) throw new ApiError('not_found', `No delivery with id "${deliveryId}"`);
   return withTransaction(pool, async (client) => {
     const existing = await findDelivery(client, endpointId, deliveryId);
     if (!existing) throw new ApiError('not_found', `No delivery with id "${deliveryId}"`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Pool, Queryable } from '../db/pool.ts';
+import { isProcessAlive } from '../is-process-alive.ts';
 import type { Logger } from '../logger.ts';
 
 export type WorkerRegistry = {
@@ -86,14 +87,4 @@ async function releaseJobsOfDeadWorkers(
     await db.query('delete from worker_registry where worker_id = any ($1::text[])', [dead]);
   }
   return dead;
-}
-
-function isProcessAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
