@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeProduct, encodeValidRecord, planRow } from '../src/imports/row-encoder.ts';
+import { encodeProduct, encodeValidRecord, planRow, type RowFrame } from '../src/imports/row-encoder.ts';
 import { productSchema } from '../src/products/product-schema.ts';
 import { PRODUCT_FIELDS, type ProductField } from '../src/products/product-values.ts';
 
@@ -23,11 +23,13 @@ const SAMPLES: Record<ProductField, string[]> = {
   ],
 };
 
-function viaSchema(fields: string[], columns: Map<ProductField, number>, line: number) {
+const frame: RowFrame = { tenantId: '7', importId: '00000000-0000-4000-8000-000000000001', now: '2026-01-02T03:04:05.678Z' };
+
+function viaSchema(fields: string[], columns: Map<ProductField, number>) {
   const input: Partial<Record<ProductField, string>> = {};
   for (const [field, index] of columns) input[field] = fields[index];
   const parsed = productSchema.safeParse(input);
-  return parsed.success ? { sku: parsed.data.sku, copy: encodeProduct(parsed.data, line) } : undefined;
+  return parsed.success ? { sku: parsed.data.sku, copy: encodeProduct(parsed.data, frame) } : undefined;
 }
 
 function compare(values: Partial<Record<ProductField, string>>) {
@@ -38,8 +40,8 @@ function compare(values: Partial<Record<ProductField, string>>) {
     columns.set(field, fields.length);
     fields.push(values[field]!);
   }
-  const fast = encodeValidRecord(fields, 7, planRow(columns));
-  expect(fast, JSON.stringify(values)).toEqual(viaSchema(fields, columns, 7));
+  const fast = encodeValidRecord(fields, planRow(columns), frame);
+  expect(fast, JSON.stringify(values)).toEqual(viaSchema(fields, columns));
   return fast !== undefined;
 }
 

@@ -1,10 +1,12 @@
 import { describeProblems, productSchema, type ProductField } from '../products/product-schema.ts';
 import type { CsvRecord } from './read-csv-records.ts';
-import { encodeProduct, encodeRejected, encodeValidRecord, planRow, type RowPlan } from './row-encoder.ts';
+import { encodeProduct, encodeValidRecord, planRow, rejectRecord, type RejectedRecord, type RowFrame, type RowPlan } from './row-encoder.ts';
 
-/** A batch ready for the database: its COPY lines for the staging table and its counts. */
+/** A batch ready for the database: its valid rows as COPY lines in sku order, its rejected records, its counts. */
 export type EncodedBatch = {
-  copy: string;
+  /** UTF-8 bytes, so the parser thread can hand them over without a copy (a transfer). */
+  copy: Uint8Array;
+  rejected: RejectedRecord[];
   /** Distinct skus among the valid records (the last occurrence of a repeated sku wins). */
   validRows: number;
   /** Records in the batch, valid or not. */
@@ -26,18 +28,22 @@ const NOT_UTF8 =
  */
 export class BatchBuilder {
   private rows = new Map<string, string>();
-  private rejected: string[] = [];
+  private rejected: RejectedRecord[] = [];
   private processed = 0;
   private duplicates = 0;
-  private checkpoint = { byte: 0, line: 0 };
+  private checkpointByte = 0;
+  private checkpointLine = 0;
   private readonly plan: RowPlan;
   private readonly columns: ReadonlyMap<ProductField, number>;
   private readonly width: number;
+  private readonly frame: RowFrame;
 
-  constructor(header: { width: number; columns: ReadonlyMap<ProductField, number> }) {
+  constructor(header: { width: number; columns: ReadonlyMap<ProductField, number> }, target: { tenantId: string; importId: string }) {
     this.width = header.width;
     this.columns = header.columns;
     this.plan = planRow(header.columns);
+    // A blank updated_at means "when it was imported": the time its batch was started.
+    this.frame = { ...target, now: new Date().toISOString() };
   }
 
   get size(): number {
@@ -47,27 +53,28 @@ export class BatchBuilder {
   add(record: CsvRecord): void {
     const { fields, line } = record;
     this.processed++;
-    this.checkpoint = { byte: record.endByte, line: record.nextLine };
+    this.checkpointByte = record.endByte;
+    this.checkpointLine = record.nextLine;
     if (fields.length !== this.width) {
       const message = `has ${fields.length} field${fields.length === 1 ? '' : 's'} but the header has ${this.width}`;
-      this.rejected.push(encodeRejected(line, null, message, fields));
+      this.rejected.push(rejectRecord(line, null, message, fields));
       return;
     }
     if (record.invalidUtf8) {
-      this.rejected.push(encodeRejected(line, null, NOT_UTF8, fields));
+      this.rejected.push(rejectRecord(line, null, NOT_UTF8, fields));
       return;
     }
-    let row = encodeValidRecord(fields, line, this.plan);
+    let row = encodeValidRecord(fields, this.plan, this.frame);
     if (!row) {
       const input: Partial<Record<ProductField, string>> = {};
       for (const [field, index] of this.columns) input[field] = fields[index];
       const parsed = productSchema.safeParse(input);
       if (!parsed.success) {
         const { column, message } = describeProblems(parsed.error.issues);
-        this.rejected.push(encodeRejected(line, column, message, fields));
+        this.rejected.push(rejectRecord(line, column, message, fields));
         return;
       }
-      row = { sku: parsed.data.sku, copy: encodeProduct(parsed.data, line) };
+      row = { sku: parsed.data.sku, copy: encodeProduct(parsed.data, this.frame) };
     }
     if (this.rows.delete(row.sku)) this.duplicates++; // re-insert so the later line's position is kept
     this.rows.set(row.sku, row.copy);
@@ -75,27 +82,34 @@ export class BatchBuilder {
 
   /** The batch so far, encoded; the builder starts over. */
   take(): EncodedBatch {
+    // Rows go in sku order (code-unit order, which is byte order for skus): every writer of a
+    // tenant's products then takes row locks in the same order, so concurrent imports queue
+    // instead of deadlocking. Files are usually sorted already, which one pass finds out.
+    let skus = [...this.rows.keys()];
+    if (!isSorted(skus)) skus = skus.sort();
     let copy = '';
-    let lo: string | undefined;
-    let hi: string | undefined;
-    for (const sku of this.rows.keys()) {
-      if (lo === undefined || sku < lo) lo = sku;
-      if (hi === undefined || sku > hi) hi = sku;
-    }
-    for (const line of this.rows.values()) copy += line;
-    for (const line of this.rejected) copy += line;
-    const batch = {
-      copy,
+    for (const sku of skus) copy += this.rows.get(sku)!;
+    const batch: EncodedBatch = {
+      copy: utf8.encode(copy),
+      rejected: this.rejected,
       validRows: this.rows.size,
       processed: this.processed,
       duplicates: this.duplicates,
-      checkpoint: this.checkpoint,
-      skuRange: lo === undefined || hi === undefined ? null : { lo, hi },
+      checkpoint: { byte: this.checkpointByte, line: this.checkpointLine },
+      skuRange: skus.length === 0 ? null : { lo: skus[0]!, hi: skus.at(-1)! },
     };
     this.rows = new Map();
     this.rejected = [];
     this.processed = 0;
     this.duplicates = 0;
+    this.frame.now = new Date().toISOString();
     return batch;
   }
+}
+
+const utf8 = new TextEncoder();
+
+function isSorted(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
 }

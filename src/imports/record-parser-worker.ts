@@ -21,7 +21,8 @@ port.on('message', (message: 'ack') => {
 });
 
 function send(message: ParserMessage): void {
-  port.postMessage(message);
+  // A batch's bytes move to the main thread (transferred, not copied).
+  port.postMessage(message, message.type === 'batch' ? [message.batch.copy.buffer as ArrayBuffer] : []);
 }
 
 async function post(batch: EncodedBatch): Promise<void> {
@@ -30,7 +31,7 @@ async function post(batch: EncodedBatch): Promise<void> {
   send({ type: 'batch', batch });
 }
 
-const builder = new BatchBuilder({ width: job.width, columns: new Map(job.columns) });
+const builder = new BatchBuilder({ width: job.width, columns: new Map(job.columns) }, job.target);
 let total = job.recordsBefore;
 try {
   for await (const chunk of readCsvRecords(job.filePath, job.read)) {

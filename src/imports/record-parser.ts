@@ -14,6 +14,8 @@ export type ParseJob = {
   maxRecords: number;
   /** Records already committed by earlier runs, for MAX_RECORDS. */
   recordsBefore: number;
+  /** Written into every row (products.tenant_id, products.last_import_id). */
+  target: { tenantId: string; importId: string };
 };
 
 export type ParserMessage =

@@ -15,18 +15,21 @@ import {
   type ProductField,
 } from '../products/product-values.ts';
 
-// Rows travel to PostgreSQL as COPY text-format lines for the staging table:
-//   line, sku, name, description, price, currency, quantity, category, status, updated_at,
-//   error_column, error_message, raw_values
-// This module writes those lines: straight from a CSV record when every value is valid (the fast
-// path: the same rules as the zod schema, without building objects), or from a zod result.
+// Valid rows travel to PostgreSQL as COPY text-format lines in the column order of COPY_COLUMNS,
+// straight into products (a batch whose skus are all new) or into the staging table that the
+// upsert reads (any other batch). This module writes those lines: straight from a CSV record when
+// every value is valid (the fast path: the same rules as the zod schema, without building
+// objects), or from a zod result. Rejected records go separately, as RejectedRecord values.
 
-export const STAGING_COLUMNS = [
-  'line', 'sku', 'name', 'description', 'price', 'currency', 'quantity', 'category', 'status', 'updated_at',
-  'error_column', 'error_message', 'raw_values',
+export const COPY_COLUMNS = [
+  'tenant_id', 'sku', 'name', 'description', 'price', 'currency', 'quantity', 'category', 'status', 'updated_at',
+  'last_import_id',
 ] as const;
 
-const NO_ERROR = '\t\\N\t\\N\t\\N\n';
+/** What every line of one batch shares: the tenant and import ids, and the time blank updated_at means. */
+export type RowFrame = { tenantId: string; importId: string; now: string };
+
+export type RejectedRecord = { line: number; column: string | null; message: string; values: string[] };
 
 /** Where each product field is in a record of this file (-1: the file has no such column). */
 export type RowPlan = Record<ProductField, number>;
@@ -40,17 +43,17 @@ export function planRow(columns: ReadonlyMap<ProductField, number>): RowPlan {
 }
 
 /**
- * The staging line of a record whose values are all valid, or undefined when any is not (the
+ * The COPY line of a record whose values are all valid, or undefined when any is not (the
  * caller then asks the zod schema, which says why). Gives exactly what encodeProduct gives for
  * the schema's result: the tests hold the two to that.
  */
-export function encodeValidRecord(fields: string[], line: number, plan: RowPlan): { sku: string; copy: string } | undefined {
+export function encodeValidRecord(fields: string[], plan: RowPlan, frame: RowFrame): { sku: string; copy: string } | undefined {
   const sku = normalizeSku(fields[plan.sku]!);
   const rawName = fields[plan.name]!;
   if (sku === INVALID || isBlank(rawName)) return undefined;
   const name = normalizeText(rawName, MAX_NAME);
   if (name === INVALID) return undefined;
-  let copy = `${line}\t${sku}\t${escapeCopy(name)}`;
+  let copy = `${frame.tenantId}\t${sku}\t${escapeCopy(name)}`;
 
   let value: string | number | typeof INVALID | null;
   value = optional(fields, plan.description, (v) => normalizeText(v, MAX_DESCRIPTION));
@@ -73,8 +76,7 @@ export function encodeValidRecord(fields: string[], line: number, plan: RowPlan)
   copy += `\t${value ?? 'active'}`;
   value = optional(fields, plan.updated_at, normalizeTimestamp);
   if (value === INVALID) return undefined;
-  copy += value === null ? '\t\\N' : `\t${value}`;
-  return { sku, copy: copy + NO_ERROR };
+  return { sku, copy: `${copy}\t${value ?? frame.now}\t${frame.importId}\n` };
 }
 
 function optional<T>(fields: string[], index: number, normalize: (value: string) => T): T | null {
@@ -83,19 +85,19 @@ function optional<T>(fields: string[], index: number, normalize: (value: string)
   return isBlank(raw) ? null : normalize(raw);
 }
 
-/** The staging line of a product the zod schema accepted. */
-export function encodeProduct(product: Product, line: number): string {
+/** The line of a product the zod schema accepted. */
+export function encodeProduct(product: Product, frame: RowFrame): string {
   const cell = (value: string | number | null | undefined) => (value === null || value === undefined ? '\\N' : escapeCopy(String(value)));
   return (
-    `${line}\t${cell(product.sku)}\t${cell(product.name)}\t${cell(product.description)}\t${cell(product.price)}` +
+    `${frame.tenantId}\t${cell(product.sku)}\t${cell(product.name)}\t${cell(product.description)}\t${cell(product.price)}` +
     `\t${cell(product.currency)}\t${cell(product.quantity)}\t${cell(product.category)}\t${cell(product.status)}` +
-    `\t${cell(product.updated_at)}${NO_ERROR}`
+    `\t${product.updated_at ?? frame.now}\t${frame.importId}\n`
   );
 }
 
-/** The staging line of a rejected record: its line, why, and its values as they were. */
-export function encodeRejected(line: number, column: string | null, message: string, values: string[]): string {
-  return `${line}${'\t\\N'.repeat(9)}\t${column === null ? '\\N' : escapeCopy(column)}\t${escapeCopy(message)}\t${escapeCopy(toArrayLiteral(values))}\n`;
+/** A rejected record: its line, why, and its values as they were (NUL, which text cannot hold, as U+FFFD). */
+export function rejectRecord(line: number, column: string | null, message: string, values: string[]): RejectedRecord {
+  return { line, column, message, values: values.map((value) => value.replaceAll('\u0000', '\uFFFD')) };
 }
 
 /** COPY text format: backslash, tab, CR and LF are escaped. */
@@ -105,8 +107,3 @@ export function escapeCopy(text: string): string {
 const COPY_SPECIALS = /[\\\t\n\r]/;
 const COPY_SPECIALS_ALL = /[\\\t\n\r]/g;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** A text[] literal; NUL (which PostgreSQL text cannot hold) becomes U+FFFD in the kept raw values. */
-function toArrayLiteral(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/\u0000/g, '\uFFFD').replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
-}

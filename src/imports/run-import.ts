@@ -3,7 +3,7 @@ import { open, rm } from 'node:fs/promises';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
-import { createBatchWriter, createStagingTable, ImportNotProcessingError, releaseStagingSession } from './batch-writer.ts';
+import { createBatchWriter, ImportNotProcessingError, prepareWriterSession, releaseWriterSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
 import { addImportJob, findImportById, markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
@@ -96,15 +96,16 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
     batchSize: deps.batchSize,
     maxRecords: deps.limits.maxRecords,
     recordsBefore: Number(imp.rows_processed),
+    target: { tenantId: imp.tenant_id, importId: imp.id },
   });
   const client = await deps.pool.connect();
   try {
-    await createStagingTable(client);
+    await prepareWriterSession(client);
     const write = createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()) });
     return await writeBatches(deps, parser, new BatchPipeline(write, log));
   } finally {
     await parser.stop(); // ends the parser thread whatever happened
-    await releaseStagingSession(client).then(
+    await releaseWriterSession(client).then(
       () => client.release(),
       (error: unknown) => client.release(error as Error), // a broken session is not reused
     );

@@ -82,18 +82,28 @@ export function normalizeStatus(value: string): ProductStatus | Invalid {
  * JavaScript's Date accepts 2024-02-30 and 24:00, so the calendar is checked here first.
  */
 export function normalizeTimestamp(value: string): string | Invalid {
+  // Most files carry exactly what toISOString writes: read its digits in place (a hot path).
+  if (value.length === 24 && CANONICAL_ISO.test(value)) {
+    const digits = (from: number, to: number) => {
+      let n = 0;
+      for (let i = from; i < to; i++) n = n * 10 + value.charCodeAt(i) - 48;
+      return n;
+    };
+    const valid = isCalendarTime(digits(0, 4), digits(5, 7), digits(8, 10), digits(11, 13), digits(14, 16), digits(17, 19));
+    return valid ? value : INVALID;
+  }
   const text = value.trim();
   const match = ISO_8601_PATTERN.exec(text);
   if (!match) return INVALID;
-  const year = Number(match[1]);
-  const month = Number(match[2]);
-  const day = Number(match[3]);
-  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) return INVALID;
-  if (match[4] !== undefined && (Number(match[4]) > 23 || Number(match[5]) > 59 || Number(match[6] ?? 0) > 59)) {
-    return INVALID;
-  }
+  const [hour, minute, second] = match[4] === undefined ? [0, 0, 0] : [Number(match[4]), Number(match[5]), Number(match[6] ?? 0)];
+  if (!isCalendarTime(Number(match[1]), Number(match[2]), Number(match[3]), hour, minute, second)) return INVALID;
   if (CANONICAL_ISO.test(text)) return text;
   const date = new Date(text.length === 10 || match[7] !== undefined ? text : `${text}Z`);
   return Number.isNaN(date.getTime()) ? INVALID : date.toISOString();
+}
+
+function isCalendarTime(year: number, month: number, day: number, hour: number, minute: number, second: number): boolean {
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) return false;
+  return hour <= 23 && minute <= 59 && second <= 59;
 }
