@@ -54,9 +54,15 @@ export type ServiceProcess = {
   stop(): Promise<void>;
 };
 
-/** `npm start`'s entry point as a child process, so its memory is measured apart from the bench's. */
+/**
+ * `npm start`'s command (its Node flags too, read from package.json) as a child process, so its
+ * memory is measured apart from the bench's.
+ */
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [path.join(root, 'src/main.ts')], {
+  const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const [, ...args] = start.split(/\s+/); // "node --flag … src/main.ts"
+  const child = spawn(process.execPath, args, {
+    cwd: root,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

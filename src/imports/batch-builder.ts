@@ -1,4 +1,5 @@
-import { describeProblems, productSchema, type ProductField } from '../products/product-schema.ts';
+import type { checkProduct } from '../products/product-schema.ts';
+import type { ProductField } from '../products/product-values.ts';
 import type { CsvRecord } from './read-csv-records.ts';
 import { encodeProduct, encodeValidRecord, planRow, rejectRecord, type RejectedRecord, type RowFrame, type RowPlan } from './row-encoder.ts';
 
@@ -24,7 +25,8 @@ const NOT_UTF8 =
 
 /**
  * Turns records into batches. Valid records take the fast path (row-encoder.ts); only a record
- * it refuses meets the zod schema, which says why it is rejected.
+ * it refuses meets the zod schema, which says why it is rejected. The schema is handed in when
+ * first needed (useSchema): a clean file never loads zod into the parser thread (~30 MB).
  */
 export class BatchBuilder {
   private rows = new Map<string, string>();
@@ -37,6 +39,7 @@ export class BatchBuilder {
   private readonly columns: ReadonlyMap<ProductField, number>;
   private readonly width: number;
   private readonly frame: RowFrame;
+  private check: typeof checkProduct | undefined;
 
   constructor(header: { width: number; columns: ReadonlyMap<ProductField, number> }, target: { tenantId: string; importId: string }) {
     this.width = header.width;
@@ -50,38 +53,44 @@ export class BatchBuilder {
     return this.processed;
   }
 
-  add(record: CsvRecord): void {
+  useSchema(check: typeof checkProduct): void {
+    this.check = check;
+  }
+
+  /** Takes a record; false (and nothing taken) when it needs the schema and none was given yet. */
+  add(record: CsvRecord): boolean {
     const { fields, line } = record;
+    let rejection: { column: string | null; message: string } | undefined;
+    let row: { sku: string; copy: string } | undefined;
+    if (fields.length !== this.width) {
+      rejection = { column: null, message: `has ${fields.length} field${fields.length === 1 ? '' : 's'} but the header has ${this.width}` };
+    } else if (record.invalidUtf8) {
+      rejection = { column: null, message: NOT_UTF8 };
+    } else {
+      row = encodeValidRecord(fields, this.plan, this.frame);
+      if (!row) {
+        if (!this.check) return false;
+        const input: Partial<Record<ProductField, string>> = {};
+        for (const [field, index] of this.columns) input[field] = fields[index];
+        const result = this.check(input);
+        if ('problem' in result) rejection = result.problem;
+        else row = { sku: result.product.sku, copy: encodeProduct(result.product, this.frame) };
+      }
+    }
     this.processed++;
     this.checkpointByte = record.endByte;
     this.checkpointLine = record.nextLine;
-    if (fields.length !== this.width) {
-      const message = `has ${fields.length} field${fields.length === 1 ? '' : 's'} but the header has ${this.width}`;
-      this.rejected.push(rejectRecord(line, null, message, fields));
-      return;
+    if (row) {
+      if (this.rows.delete(row.sku)) this.duplicates++; // the later line wins
+      this.rows.set(row.sku, row.copy);
+    } else {
+      this.rejected.push(rejectRecord(line, rejection!.column, rejection!.message, fields));
     }
-    if (record.invalidUtf8) {
-      this.rejected.push(rejectRecord(line, null, NOT_UTF8, fields));
-      return;
-    }
-    let row = encodeValidRecord(fields, this.plan, this.frame);
-    if (!row) {
-      const input: Partial<Record<ProductField, string>> = {};
-      for (const [field, index] of this.columns) input[field] = fields[index];
-      const parsed = productSchema.safeParse(input);
-      if (!parsed.success) {
-        const { column, message } = describeProblems(parsed.error.issues);
-        this.rejected.push(rejectRecord(line, column, message, fields));
-        return;
-      }
-      row = { sku: parsed.data.sku, copy: encodeProduct(parsed.data, this.frame) };
-    }
-    if (this.rows.delete(row.sku)) this.duplicates++; // re-insert so the later line's position is kept
-    this.rows.set(row.sku, row.copy);
+    return true;
   }
 
-  /** The batch so far, encoded; the builder starts over. */
-  take(): EncodedBatch {
+  /** The batch so far, encoded (by `encode`, UTF-8 by default); the builder starts over. */
+  take(encode: (text: string) => Uint8Array = (text) => utf8.encode(text)): EncodedBatch {
     // Rows go in sku order (code-unit order, which is byte order for skus): every writer of a
     // tenant's products then takes row locks in the same order, so concurrent imports queue
     // instead of deadlocking. Files are usually sorted already, which one pass finds out.
@@ -90,7 +99,7 @@ export class BatchBuilder {
     let copy = '';
     for (const sku of skus) copy += this.rows.get(sku)!;
     const batch: EncodedBatch = {
-      copy: utf8.encode(copy),
+      copy: encode(copy),
       rejected: this.rejected,
       validRows: this.rows.size,
       processed: this.processed,

@@ -5,7 +5,7 @@ import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { ApiError } from '../http/errors.ts';
 import { addImportJob, claimIdempotencyKey, findIdempotencyKey, findImport, insertImport, type ImportRow } from './import-queries.ts';
-import { storeUpload } from './store-upload.ts';
+import { storeUpload, type UploadRequest } from './store-upload.ts';
 
 export type CreateImportDeps = { pool: Pool; dataDir: string; maxUploadBytes: number; shutdownSignal: AbortSignal };
 
@@ -19,7 +19,7 @@ class KeyAlreadyUsed extends Error {}
  */
 export async function createImport(
   deps: CreateImportDeps,
-  request: Request,
+  upload: UploadRequest,
   actor: Actor,
   idempotencyKey?: string,
 ): Promise<{ row: ImportRow; replayed: boolean }> {
@@ -28,20 +28,20 @@ export async function createImport(
   }
   const id = randomUUID();
   const filePath = path.join(deps.dataDir, 'uploads', `${id}.csv`);
-  const upload = await storeUpload(request, { filePath, maxBytes: deps.maxUploadBytes, signal: deps.shutdownSignal });
+  const stored = await storeUpload(upload, { filePath, maxBytes: deps.maxUploadBytes, signal: deps.shutdownSignal });
   try {
     const row = await withTransaction(deps.pool, async (client) => {
       const row = await insertImport(client, {
         id,
         tenantId: actor.tenantId,
         apiKeyId: actor.apiKeyId,
-        filename: upload.filename,
+        filename: stored.filename,
         filePath,
-        bytes: upload.bytes,
-        sha256: upload.sha256,
+        bytes: stored.bytes,
+        sha256: stored.sha256,
       });
       if (idempotencyKey) {
-        const claimed = await claimIdempotencyKey(client, { tenantId: actor.tenantId, key: idempotencyKey, sha256: upload.sha256, importId: id });
+        const claimed = await claimIdempotencyKey(client, { tenantId: actor.tenantId, key: idempotencyKey, sha256: stored.sha256, importId: id });
         if (!claimed) throw new KeyAlreadyUsed();
       }
       await addImportJob(client, id);
@@ -49,7 +49,7 @@ export async function createImport(
         action: 'import.created',
         targetType: 'import',
         targetId: id,
-        details: { filename: upload.filename, bytes: upload.bytes, sha256: upload.sha256, idempotencyKey: idempotencyKey ?? null },
+        details: { filename: stored.filename, bytes: stored.bytes, sha256: stored.sha256, idempotencyKey: idempotencyKey ?? null },
       });
       return row;
     });
@@ -57,7 +57,7 @@ export async function createImport(
   } catch (error) {
     await rm(filePath, { force: true });
     if (!(error instanceof KeyAlreadyUsed)) throw error;
-    return { row: await replay(deps.pool, actor.tenantId, idempotencyKey!, upload.sha256), replayed: true };
+    return { row: await replay(deps.pool, actor.tenantId, idempotencyKey!, stored.sha256), replayed: true };
   }
 }
 

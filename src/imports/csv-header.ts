@@ -1,4 +1,4 @@
-import { PRODUCT_FIELDS, REQUIRED_PRODUCT_FIELDS, type ProductField } from '../products/product-schema.ts';
+import { PRODUCT_FIELDS, REQUIRED_PRODUCT_FIELDS, type ProductField } from '../products/product-values.ts';
 
 export type HeaderMapping = {
   /** Product field → index of its column in each record; only the fields the file has. */

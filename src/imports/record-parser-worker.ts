@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BatchBuilder, type EncodedBatch } from './batch-builder.ts';
 import { FileLevelError } from './csv-header.ts';
 import { readCsvRecords } from './read-csv-records.ts';
-import type { ParseJob, ParserMessage } from './record-parser.ts';
+import type { ParseJob, ParserCommand, ParserMessage } from './record-parser.ts';
 
 // Worker thread: reads, validates and encodes an import's records into batches, so the main
 // thread (HTTP API, live progress, database I/O) never waits behind a batch's worth of parsing.
@@ -13,15 +13,31 @@ const job = workerData as ParseJob;
 const port = parentPort!;
 let credits = MAX_AHEAD;
 let wake: (() => void) | undefined;
-port.on('message', (message: 'ack') => {
-  if (message !== 'ack') return;
+port.on('message', (message: ParserCommand) => {
+  if (message.type === 'recycle') {
+    spare.push(message.buffer);
+    return;
+  }
   credits++;
   wake?.();
   wake = undefined;
 });
 
+// A batch's bytes move to the main thread (transferred, not copied) and come back once written,
+// so a few buffers circulate instead of one new buffer per batch piling up as garbage.
+const utf8 = new TextEncoder();
+const spare: ArrayBuffer[] = [];
+function encodeIntoSpare(text: string): Uint8Array {
+  let buffer = spare.pop() ?? new ArrayBuffer(256 * 1024);
+  let result = utf8.encodeInto(text, new Uint8Array(buffer));
+  if (result.read < text.length) {
+    buffer = new ArrayBuffer(Math.ceil(Buffer.byteLength(text) * 1.25));
+    result = utf8.encodeInto(text, new Uint8Array(buffer));
+  }
+  return new Uint8Array(buffer, 0, result.written);
+}
+
 function send(message: ParserMessage): void {
-  // A batch's bytes move to the main thread (transferred, not copied).
   port.postMessage(message, message.type === 'batch' ? [message.batch.copy.buffer as ArrayBuffer] : []);
 }
 
@@ -39,16 +55,19 @@ try {
       if (++total > job.maxRecords) {
         throw new FileLevelError(`The file has more than ${job.maxRecords} records (MAX_RECORDS); the first ones were loaded`);
       }
-      builder.add(record);
-      if (builder.size >= job.batchSize) await post(builder.take());
+      if (!builder.add(record)) {
+        builder.useSchema((await import('../products/product-schema.ts')).checkProduct);
+        builder.add(record);
+      }
+      if (builder.size >= job.batchSize) await post(builder.take(encodeIntoSpare));
     }
   }
-  if (builder.size > 0) await post(builder.take());
+  if (builder.size > 0) await post(builder.take(encodeIntoSpare));
   send({ type: 'end' });
 } catch (error) {
   if (!(error instanceof FileLevelError)) throw error; // reaches the main thread as the worker's 'error'
   // A broken record (say, an unclosed quote) ends the file; every record before it still loads,
   // whatever BATCH_SIZE is, so the outcome does not depend on batch boundaries.
-  if (builder.size > 0) await post(builder.take());
+  if (builder.size > 0) await post(builder.take(encodeIntoSpare));
   send({ type: 'failed', message: error.message });
 }

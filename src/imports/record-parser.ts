@@ -18,6 +18,9 @@ export type ParseJob = {
   target: { tenantId: string; importId: string };
 };
 
+/** From the main thread: a batch was taken (the worker may parse one more), or its bytes are free again. */
+export type ParserCommand = { type: 'ack' } | { type: 'recycle'; buffer: ArrayBuffer };
+
 export type ParserMessage =
   | { type: 'batch'; batch: EncodedBatch }
   | { type: 'failed'; message: string }
@@ -32,7 +35,7 @@ export function startRecordParser(job: ParseJob) {
   const worker = new Worker(new URL('./record-parser-worker.ts', import.meta.url), {
     workerData: job,
     // Its live data is a few batches; without a cap V8 lets garbage pile up to hundreds of MB.
-    resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 32 },
+    resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 8 },
   });
   async function* batches(): AsyncGenerator<EncodedBatch> {
     // 'error' (an unexpected failure in the worker) makes the iteration throw; 'exit' ends it.
@@ -45,7 +48,12 @@ export function startRecordParser(job: ParseJob) {
   }
   return {
     batches: batches(),
-    ack: () => worker.postMessage('ack'),
+    ack: () => worker.postMessage({ type: 'ack' } satisfies ParserCommand),
+    /** Gives a written batch's bytes back for reuse; the batch must not be touched afterwards. */
+    recycle: (batch: EncodedBatch) => {
+      const buffer = batch.copy.buffer as ArrayBuffer;
+      worker.postMessage({ type: 'recycle', buffer } satisfies ParserCommand, [buffer]);
+    },
     stop: async () => {
       await worker.terminate();
     },

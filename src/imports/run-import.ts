@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
+import type { EncodedBatch } from './batch-builder.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
 import { createBatchWriter, ImportNotProcessingError, prepareWriterSession, releaseWriterSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
@@ -102,7 +103,14 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
   try {
     await prepareWriterSession(client);
     const write = createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()) });
-    return await writeBatches(deps, parser, new BatchPipeline(write, log));
+    const writeAndRecycle = async (batch: EncodedBatch) => {
+      try {
+        return await write(batch);
+      } finally {
+        parser.recycle(batch);
+      }
+    };
+    return await writeBatches(deps, parser, new BatchPipeline(writeAndRecycle, log));
   } finally {
     await parser.stop(); // ends the parser thread whatever happened
     await releaseWriterSession(client).then(

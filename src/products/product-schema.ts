@@ -100,3 +100,9 @@ export function describeProblems(issues: readonly z.core.$ZodIssue[]): FieldProb
   const first = issues.find((issue) => issue.path.length > 0);
   return { column: first ? String(first.path[0]) : null, message: parts.join('; ') };
 }
+
+/** A record's values through the schema: the product, or why it is refused. */
+export function checkProduct(input: unknown): { product: Product } | { problem: FieldProblem } {
+  const parsed = productSchema.safeParse(input);
+  return parsed.success ? { product: parsed.data } : { problem: describeProblems(parsed.error.issues) };
+}

@@ -79,7 +79,7 @@ export function importRoutes(deps: ImportRoutesDeps) {
   });
   app.openapi(uploadRoute, async (c) => {
     const key = c.req.valid('header')['idempotency-key'];
-    const { row, replayed } = await createImport(deps, c.req.raw, actorOf(c), key);
+    const { row, replayed } = await createImport(deps, { request: c.req.raw, incoming: c.env?.incoming }, actorOf(c), key);
     c.var.logger.info({ importId: row.id, bytes: Number(row.bytes), replayed }, replayed ? 'import replayed' : 'import queued');
     return c.json(toImportView(row), replayed ? 200 : 202, { Location: `/v1/imports/${row.id}` });
   });
