@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { createDeliverWebhookTask } from '../../tasks/deliver-webhook.ts';
@@ -23,6 +24,7 @@ export type WorkerDeps = {
     | 'webhooks'
     | 'limits'
     | 'importJobTimeBudgetMs'
+    | 'dataDir'
   >;
   publicBaseUrl: string;
 };
@@ -69,6 +71,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
           publicBaseUrl: deps.publicBaseUrl,
           limits: deps.config.limits,
           jobTimeBudgetMs: deps.config.importJobTimeBudgetMs,
+          compileCacheDir: path.join(deps.config.dataDir, 'compile-cache'),
           shutdownSignal: shutdown.signal,
         }),
       },

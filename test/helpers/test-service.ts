@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,7 @@ export type TestService = {
   createTenant(prefix?: string): Promise<{ tenant: string; key: string }>;
   request(pathname: string, init?: RequestInit & { key?: string }): Promise<Response>;
   uploadCsv(key: string, body: NonNullable<RequestInit['body']>, headers?: Record<string, string>): Promise<Response>;
-  /** Polls GET /v1/imports/:id until the import ends, or fails the test at the deadline. */
+  /** Polls GET /v1/imports/:id until the import ends and its file is removed, or fails the test at the deadline. */
   waitForImport(key: string, id: string, timeoutMs?: number): Promise<ImportBody>;
   uploadedFiles(): Promise<string[]>;
   stop(): Promise<void>;
@@ -118,8 +119,10 @@ export async function startTestService(env: Record<string, string> = {}): Promis
       for (;;) {
         const response = await request(`/v1/imports/${id}`, { key });
         const body = (await response.json()) as ImportBody;
-        if (!['queued', 'processing'].includes(body.status)) return body;
-        if (Date.now() > deadline) throw new Error(`import ${id} still ${body.status} after ${timeoutMs} ms`);
+        // An import has ended once its final status is committed and then its upload removed.
+        const file = path.join(dataDir, 'uploads', `${id}.csv`);
+        if (!['queued', 'processing'].includes(body.status) && !existsSync(file)) return body;
+        if (Date.now() > deadline) throw new Error(`import ${id} is ${body.status} and its file ${existsSync(file) ? 'still there' : 'gone'} after ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     },
