@@ -147,6 +147,40 @@ describe('POST /v1/imports', () => {
     }
   });
 
+  it('writes batches of new skus, of stored skus and of both, in any order, with exact counts', async () => {
+    // BATCH_SIZE 4: a batch whose sku range holds no stored sku is copied straight into products,
+    // any other goes through staging (insert the new, update the changed, skip the unchanged).
+    const small = await startTestService({ BATCH_SIZE: '4' });
+    try {
+      const { key: k } = await small.createTenant();
+      const sku = (n: number) => `P-${String(n).padStart(2, '0')}`;
+      const evens = Array.from({ length: 10 }, (_, i) => 2 * i);
+      const first = await small.uploadCsv(k, `sku,name\n${evens.map((n) => `${sku(n)},v1\n`).join('')}`);
+      const firstDone = await small.waitForImport(k, ((await first.json()) as ImportBody).id);
+      expect(firstDone).toMatchObject({ status: 'succeeded', rows_inserted: 10, rows_updated: 0, rows_unchanged: 0 });
+
+      // 0..23 shuffled: even skus below 10 change, even skus from 10 to 18 stay the same, the rest are new;
+      // the last batch (24..27) lies past every stored sku, so it is copied straight into products.
+      const order = [23, 5, 12, 0, 19, 7, 2, 14, 21, 9, 16, 4, 1, 18, 11, 6, 20, 3, 13, 8, 22, 15, 10, 17, 27, 25, 24, 26];
+      const name = (n: number) => (n % 2 === 0 && n < 10 ? 'v2' : n % 2 === 0 && n < 20 ? 'v1' : `new-${n}`);
+      const second = await small.uploadCsv(k, `sku,name\n${order.map((n) => `${sku(n)},${name(n)}\n`).join('')}`);
+      const secondDone = await small.waitForImport(k, ((await second.json()) as ImportBody).id);
+      expect(secondDone).toMatchObject({
+        status: 'succeeded', rows_processed: 28, rows_inserted: 18, rows_updated: 5, rows_unchanged: 5, rows_rejected: 0, batches_committed: 7,
+      });
+      const { rows } = await small.pool.query('select sku, name, last_import_id from products order by sku');
+      expect(rows).toEqual(
+        Array.from({ length: 28 }, (_, n) => ({
+          sku: sku(n),
+          name: name(n),
+          last_import_id: name(n) === 'v1' ? firstDone.id : secondDone.id, // unchanged rows are not rewritten
+        })),
+      );
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('reads a UTF-8 BOM, CRLF line ends and quoted fields with commas, quotes and line breaks', async () => {
     const { key: other } = await service.createTenant('crlf');
     const csv = '\uFEFFsku,name,description\r\nC-1,"Comma, inside","Two\r\nlines"\r\nC-2,"Say ""hi""",plain\r\n';
