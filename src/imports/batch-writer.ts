@@ -25,14 +25,15 @@ const COPY_COLUMN_LIST = COPY_COLUMNS.join(', ');
  * Sets up the job's connection. Batch commits need not wait for their WAL flush: a batch lost to
  * a database crash takes its checkpoint with it, so the job redoes it; the import's final commit
  * (on another connection) is synchronous, and flushing it flushes every batch before it.
- * The staging table empties itself at each commit, and only in transactions that used it.
+ * The staging table empties itself at each commit, and only in transactions that used it. Its
+ * tenant and import columns stay text (never parsed: the upsert takes both from its parameters).
  */
 export async function prepareWriterSession(client: PoolClient): Promise<void> {
   await client.query(`
     set synchronous_commit = off;
     create temp table if not exists import_staging (
-      tenant_id bigint, sku text, name text, description text, price numeric(14, 2), currency text,
-      quantity integer, category text, status text, updated_at timestamptz, last_import_id uuid
+      tenant_id text, sku text, name text, description text, price numeric(14, 2), currency text,
+      quantity integer, category text, status text, updated_at timestamptz, last_import_id text
     ) on commit delete rows`);
 }
 
@@ -90,6 +91,7 @@ export function createBatchWriter(
         values: [
           target.importId, batch.processed, batch.validRows, batch.duplicates, batch.rejected.length,
           batch.checkpoint.byte, batch.checkpoint.line, JSON.stringify(batch.rejected),
+          ...(intoProducts ? [] : [target.tenantId]),
         ],
       });
       await client.query('commit');
@@ -135,7 +137,7 @@ function lockAndProbe(target: { importId: string; tenantId: string }, batch: Enc
 /**
  * The statement that ends a batch. Parameters: $1 import id, $2 records, $3 valid rows, $4 rows
  * dropped as repeated skus, $5 rejected records, $6 and $7 the checkpoint, $8 the rejected
- * records as JSON. When the rows were staged it upserts them first: columns the file does not
+ * records as JSON, $9 the tenant id (used by the staged variant only). When the rows were staged it upserts them first: columns the file does not
  * have are left untouched (a file with only sku,name,status cannot wipe prices), and a row whose
  * values all equal the stored ones is not rewritten (no new row version, no WAL) but counted as
  * unchanged.
@@ -149,7 +151,8 @@ function buildFinishStatement(target: { fields: ReadonlySet<ProductField> }, row
       ? `written as (select $3::bigint as inserted, 0::bigint as updated, $3::bigint as total)`
       : `upserted as (
       insert into products as p (${columns.join(', ')})
-      select ${columns.map((c) => `s.${c}`).join(', ')} from import_staging s
+      select ${columns.map((c) => (c === 'tenant_id' ? '$9::bigint' : c === 'last_import_id' ? '$1::uuid' : `s.${c}`)).join(', ')}
+      from import_staging s
       order by s.sku collate "C"
       on conflict (tenant_id, sku) do update set
         ${columns.slice(2).map((c) => `${c} = excluded.${c}`).join(', ')}
