@@ -81,8 +81,9 @@ export class BatchBuilder {
     this.checkpointByte = record.endByte;
     this.checkpointLine = record.nextLine;
     if (row) {
-      if (this.rows.delete(row.sku)) this.duplicates++; // the later line wins
-      this.rows.set(row.sku, row.copy);
+      const before = this.rows.size;
+      this.rows.set(row.sku, row.copy); // the later line wins (rows are sorted by sku when taken)
+      if (this.rows.size === before) this.duplicates++;
     } else {
       this.rejected.push(rejectRecord(line, rejection!.column, rejection!.message, fields));
     }

@@ -8,7 +8,8 @@ import type { ParseJob, ParserCommand, ParserMessage } from './record-parser.ts'
 // thread (HTTP API, live progress, database I/O) never waits behind a batch's worth of parsing.
 // It runs at most MAX_AHEAD batches ahead of the batches the main thread has taken.
 
-const MAX_AHEAD = 2;
+// Four (~200 KB each) absorb the database's pauses (a checkpoint, a slow commit) without stalling.
+const MAX_AHEAD = 4;
 const job = workerData as ParseJob;
 const port = parentPort!;
 let credits = MAX_AHEAD;
