@@ -168,6 +168,9 @@ describe('POST /v1/imports', () => {
       expect(secondDone).toMatchObject({
         status: 'succeeded', rows_processed: 28, rows_inserted: 18, rows_updated: 5, rows_unchanged: 5, rows_rejected: 0, batches_committed: 7,
       });
+      // The file has no updated_at column: a new row's updated_at is its insert time, as set by the database.
+      const { rows: times } = await small.pool.query("select count(*)::int as n from products where name like 'new-%' and updated_at <> created_at");
+      expect(times[0].n).toBe(0);
       const { rows } = await small.pool.query('select sku, name, last_import_id from products order by sku');
       expect(rows).toEqual(
         Array.from({ length: 28 }, (_, n) => ({

@@ -46,7 +46,7 @@ export class BatchBuilder {
     this.columns = header.columns;
     this.plan = planRow(header.columns);
     // A blank updated_at means "when it was imported": the time its batch was started.
-    this.frame = { ...target, now: new Date().toISOString() };
+    this.frame = { ...target, blankUpdatedAt: this.plan.updated_at < 0 ? null : new Date().toISOString() };
   }
 
   get size(): number {
@@ -112,7 +112,7 @@ export class BatchBuilder {
     this.rejected = [];
     this.processed = 0;
     this.duplicates = 0;
-    this.frame.now = new Date().toISOString();
+    if (this.frame.blankUpdatedAt !== null) this.frame.blankUpdatedAt = new Date().toISOString();
     return batch;
   }
 }

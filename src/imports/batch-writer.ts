@@ -6,7 +6,7 @@ import { isUuid } from '../db/is-uuid.ts';
 import { SKU_PATTERN, type ProductField } from '../products/product-values.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { IMPORT_EVENTS_CHANNEL } from './import-queries.ts';
-import { COPY_COLUMNS } from './row-encoder.ts';
+import { copyColumns } from './row-encoder.ts';
 
 export type BatchResult = {
   rows_processed: string;
@@ -19,7 +19,13 @@ export type BatchResult = {
 
 const OPTIONAL_FIELDS = ['description', 'price', 'currency', 'quantity', 'category', 'status'] as const;
 const UNIQUE_VIOLATION = '23505';
-const COPY_COLUMN_LIST = COPY_COLUMNS.join(', ');
+// Staged columns the upsert does not take as they are: ids come from its parameters, and a file
+// without updated_at leaves that column null in staging (now(), as an insert's default would).
+const STAGED_VALUE: Record<string, string> = {
+  tenant_id: '$9::bigint',
+  last_import_id: '$1::uuid',
+  updated_at: 'coalesce(s.updated_at, now())',
+};
 
 /**
  * Sets up the job's connection. Batch commits need not wait for their WAL flush: a batch lost to
@@ -69,6 +75,7 @@ export function createBatchWriter(
   // Only internal values are inlined in SQL text (a uuid, an integer id, skus that match
   // SKU_PATTERN); file content always travels as COPY data or as bind parameters.
   if (!isUuid(target.importId) || !/^\d+$/.test(target.tenantId)) throw new Error('invalid import or tenant id');
+  const columnList = copyColumns(target.fields.has('updated_at'));
   const finishInserted = prepared(buildFinishStatement(target, 'inserted'));
   const finishStaged = prepared(buildFinishStatement(target, 'staged'));
 
@@ -81,7 +88,7 @@ export function createBatchWriter(
       if (!state?.processing) throw new ImportNotProcessingError(target.importId);
       const intoProducts = direct && !state.existing;
       if (batch.copy.byteLength > 0) {
-        const copy = client.query(copyFrom(`copy ${intoProducts ? 'products' : 'import_staging'} (${COPY_COLUMN_LIST}) from stdin`));
+        const copy = client.query(copyFrom(`copy ${intoProducts ? 'products' : 'import_staging'} (${columnList}) from stdin`));
         copy.end(batch.copy);
         await finished(copy);
       }
@@ -151,7 +158,7 @@ function buildFinishStatement(target: { fields: ReadonlySet<ProductField> }, row
       ? `written as (select $3::bigint as inserted, 0::bigint as updated, $3::bigint as total)`
       : `upserted as (
       insert into products as p (${columns.join(', ')})
-      select ${columns.map((c) => (c === 'tenant_id' ? '$9::bigint' : c === 'last_import_id' ? '$1::uuid' : `s.${c}`)).join(', ')}
+      select ${columns.map((c) => STAGED_VALUE[c] ?? `s.${c}`).join(', ')}
       from import_staging s
       order by s.sku collate "C"
       on conflict (tenant_id, sku) do update set

@@ -26,8 +26,17 @@ export const COPY_COLUMNS = [
   'last_import_id',
 ] as const;
 
-/** What every line of one batch shares: the tenant and import ids, and the time blank updated_at means. */
-export type RowFrame = { tenantId: string; importId: string; now: string };
+/**
+ * What every line of one batch shares: the tenant and import ids, and what a blank updated_at
+ * becomes (the batch's time), or null when the file has no updated_at column: the field is then
+ * left out of the lines and the database's now() applies.
+ */
+export type RowFrame = { tenantId: string; importId: string; blankUpdatedAt: string | null };
+
+/** The COPY column list of the lines of a file with, or without, an updated_at column. */
+export function copyColumns(withUpdatedAt: boolean): string {
+  return COPY_COLUMNS.filter((column) => column !== 'updated_at' || withUpdatedAt).join(', ');
+}
 
 export type RejectedRecord = { line: number; column: string | null; message: string; values: string[] };
 
@@ -76,7 +85,8 @@ export function encodeValidRecord(fields: string[], plan: RowPlan, frame: RowFra
   copy += `\t${value ?? 'active'}`;
   value = optional(fields, plan.updated_at, normalizeTimestamp);
   if (value === INVALID) return undefined;
-  return { sku, copy: `${copy}\t${value ?? frame.now}\t${frame.importId}\n` };
+  const updatedAt = frame.blankUpdatedAt === null ? '' : `\t${value ?? frame.blankUpdatedAt}`;
+  return { sku, copy: `${copy}${updatedAt}\t${frame.importId}\n` };
 }
 
 function optional<T>(fields: string[], index: number, normalize: (value: string) => T): T | null {
@@ -91,7 +101,7 @@ export function encodeProduct(product: Product, frame: RowFrame): string {
   return (
     `${frame.tenantId}\t${cell(product.sku)}\t${cell(product.name)}\t${cell(product.description)}\t${cell(product.price)}` +
     `\t${cell(product.currency)}\t${cell(product.quantity)}\t${cell(product.category)}\t${cell(product.status)}` +
-    `\t${product.updated_at ?? frame.now}\t${frame.importId}\n`
+    `${frame.blankUpdatedAt === null ? '' : `\t${product.updated_at ?? frame.blankUpdatedAt}`}\t${frame.importId}\n`
   );
 }
 
