@@ -80,10 +80,10 @@ export function createBatchWriter(
   const finishStaged = prepared(buildFinishStatement(target, 'staged'));
 
   async function write(batch: EncodedBatch, direct: boolean): Promise<BatchResult> {
-    const [, lock] = (await client.query(`begin; ${lockAndProbe(target, batch)}`)) as unknown as {
-      rows: { processing: boolean; existing: boolean }[];
-    }[];
     try {
+      const [, lock] = (await client.query(`begin; ${lockAndProbe(target, batch)}`)) as unknown as {
+        rows: { processing: boolean; existing: boolean }[];
+      }[];
       const state = lock?.rows[0];
       if (!state?.processing) throw new ImportNotProcessingError(target.importId);
       const intoProducts = direct && !state.existing;

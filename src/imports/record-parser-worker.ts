@@ -12,17 +12,6 @@ import type { ParseJob, ParserCommand, ParserMessage } from './record-parser.ts'
 const MAX_AHEAD = 4;
 const job = workerData as ParseJob;
 const port = parentPort!;
-let credits = MAX_AHEAD;
-let wake: (() => void) | undefined;
-port.on('message', (message: ParserCommand) => {
-  if (message.type === 'recycle') {
-    spare.push(message.buffer);
-    return;
-  }
-  credits++;
-  wake?.();
-  wake = undefined;
-});
 
 // A batch's bytes move to the main thread (transferred, not copied) and come back once written,
 // so a few buffers circulate instead of one new buffer per batch piling up as garbage.
@@ -37,6 +26,18 @@ function encodeIntoSpare(text: string): Uint8Array {
   }
   return new Uint8Array(buffer, 0, result.written);
 }
+
+let credits = MAX_AHEAD;
+let wake: (() => void) | undefined;
+port.on('message', (message: ParserCommand) => {
+  if (message.type === 'recycle') {
+    spare.push(message.buffer);
+    return;
+  }
+  credits++;
+  wake?.();
+  wake = undefined;
+});
 
 function send(message: ParserMessage): void {
   port.postMessage(message, message.type === 'batch' ? [message.batch.copy.buffer as ArrayBuffer] : []);
