@@ -8,13 +8,14 @@ import { createTestDatabase, readJson, startTestService, type TestService } from
 
 describe('configuration', () => {
   it('refuses invalid settings with one readable message, exit code 2 and no stack trace', async () => {
-    const child = runScript('src/main.ts', [], { PORT: 'abc', MAX_UPLOAD_BYTES: '-5', DATABASE_URL: 'mysql://x' });
+    const child = runScript('src/main.ts', [], { PORT: 'abc', MAX_UPLOAD_BYTES: '-5', DATABASE_URL: 'mysql://x', BATCH_SIZE: '5000' });
     expect(await child.exited).toBe(2);
     expect(child.stderr()).toBe(
       'Invalid configuration:\n' +
         '  PORT: must be a whole number from 0 to 65535 (got "abc")\n' +
         '  DATABASE_URL: must be a postgres:// or postgresql:// connection URL (got "mysql://x")\n' +
-        '  MAX_UPLOAD_BYTES: must be at least 1 (got "-5")\n',
+        '  MAX_UPLOAD_BYTES: must be at least 1 (got "-5")\n' +
+        '  BATCH_SIZE: must be at most 1000 (got "5000")\n',
     );
     expect(child.stdout()).toBe('');
   });
