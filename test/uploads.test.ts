@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
 
@@ -59,6 +60,37 @@ describe('upload limits', () => {
       duplex: 'half',
     } as RequestInit);
     await expectTooLarge(response);
+  });
+
+  it('answers 413 to a client that keeps sending, then cuts it off instead of reading forever', async () => {
+    const request = http.request(`${service.url}/v1/imports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' }, // chunked, no length
+    });
+    request.on('error', () => {}); // the server closing the socket mid-body is what is expected
+    const closed = new Promise<number>((resolve) => request.once('close', () => resolve(Date.now())));
+    const response = new Promise<http.IncomingMessage>((resolve) => request.once('response', resolve));
+    const line = 'SKU-1,Product\n'.repeat(100);
+    request.write(`sku,name\n${line}`);
+    let stop = false;
+    void (async () => {
+      while (!stop && !request.destroyed) {
+        request.write(line); // never ends its body
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const answered = await response;
+    const answeredAt = Date.now();
+    let text = '';
+    for await (const chunk of answered) text += chunk;
+    expect(answered.statusCode).toBe(413);
+    expect(JSON.parse(text).error.code).toBe('payload_too_large');
+    const closedAt = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 10_000))]);
+    stop = true;
+    expect(closedAt).toBeGreaterThan(0); // closed by the server while the client was still sending
+    expect(closedAt - answeredAt).toBeLessThan(5_000);
+    expect(await importRows()).toBe(0);
+    expect(await service.uploadedFiles()).toEqual([]);
   });
 
   it('answers 413 for a multipart file over the limit', async () => {

@@ -65,7 +65,8 @@ export async function storeUpload(
 /**
  * The Node request's body as a stream the upload may destroy on failure without destroying the
  * request, whose socket still has to carry the error response. What the client still sends after
- * a failure is read and discarded, so the connection stays usable.
+ * a failure is read and discarded; the server closes the connection once the response is out
+ * (a test holds a client that never stops sending to that).
  */
 function readWithoutOwning(incoming: IncomingMessage): Readable {
   const body = new PassThrough();
