@@ -4,7 +4,6 @@
 // peak RSS per run. Prints a table and writes the figures as JSON under DATA_DIR/bench/.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +13,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.ts';
-import { createBenchKey, openBenchDatabase, startServiceProcess, type ServiceProcess } from './bench-support.ts';
+import { createBenchKey, openBenchDatabase, startServiceProcess, uploadCsvFile, type ServiceProcess } from './bench-support.ts';
 import { generateProductsCsv } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
@@ -126,7 +125,7 @@ async function measureImport(
   await new Promise((resolve, reject) => stream.once('open', resolve).once('error', reject));
   target.resetPeakRss();
   const started = performance.now();
-  const { id } = (await uploadFile(`${target.url}/v1/imports`, apiKey, csv)) as { id: string };
+  const { id } = (await uploadCsvFile(target.url, apiKey, csv)) as { id: string };
   const uploaded = performance.now();
   type Final = { id: string; status: string } & Record<typeof expect, number>;
   const final = await new Promise<Final>((resolve) => {
@@ -139,19 +138,6 @@ async function measureImport(
   stream.close();
   if (final.status !== 'succeeded' || final[expect] !== rows) throw new Error(`unexpected outcome: ${JSON.stringify(final)}`);
   return { seconds, uploadSeconds: (uploaded - started) / 1000, peakRssMb: target.peakRssMb() };
-}
-
-/** Streams the file as the body, as a CLI uploader would (undici's fetch of a Blob was ~40% slower here). */
-async function uploadFile(url: string, apiKey: string, csv: string): Promise<unknown> {
-  const request = http.request(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv', 'content-length': statSync(csv).size },
-  });
-  const response = new Promise<http.IncomingMessage>((resolve, reject) => request.once('response', resolve).once('error', reject));
-  await pipeline(createReadStream(csv, { highWaterMark: 256 * 1024 }), request);
-  let body = '';
-  for await (const chunk of await response) body += chunk;
-  return JSON.parse(body);
 }
 
 function limitTool(): string {

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createApiKey } from '../src/api-keys/api-keys.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
@@ -96,4 +98,17 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** POST /v1/imports streaming the file as the body, as a CLI uploader would (undici's fetch of a Blob was ~40% slower here). */
+export async function uploadCsvFile(serviceUrl: string, apiKey: string, csv: string): Promise<unknown> {
+  const request = http.request(`${serviceUrl}/v1/imports`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv', 'content-length': statSync(csv).size },
+  });
+  const response = new Promise<http.IncomingMessage>((resolve, reject) => request.once('response', resolve).once('error', reject));
+  await pipeline(createReadStream(csv, { highWaterMark: 256 * 1024 }), request);
+  let body = '';
+  for await (const chunk of await response) body += chunk;
+  return JSON.parse(body);
 }

@@ -2,14 +2,13 @@
 // N WebSocket subscribers on one running import; prints NOTIFY→client latency (p50/p99) and the
 // service's memory. The service runs as a child process (src/main.ts) against the bench's database.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { openAsBlob } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { IMPORT_EVENTS_CHANNEL } from '../src/imports/import-queries.ts';
-import { createBenchKey, openBenchDatabase, percentile, startServiceProcess } from './bench-support.ts';
+import { createBenchKey, openBenchDatabase, percentile, startServiceProcess, uploadCsvFile } from './bench-support.ts';
 import { generateProductsCsv } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
@@ -40,12 +39,7 @@ try {
   await lock.connect();
   await lock.query('begin; lock table products in share mode');
 
-  const upload = await fetch(`${service.url}/v1/imports`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' },
-    body: await openAsBlob(file.path),
-  });
-  const { id } = (await upload.json()) as { id: string };
+  const { id } = (await uploadCsvFile(service.url, key, file.path)) as { id: string };
   const rssBefore = service.rssMb();
 
   const received: { seq: number; at: number }[][] = [];

@@ -90,8 +90,8 @@ export class BatchBuilder {
     return true;
   }
 
-  /** The batch so far, encoded (by `encode`, UTF-8 by default); the builder starts over. */
-  take(encode: (text: string) => Uint8Array = (text) => utf8.encode(text)): EncodedBatch {
+  /** The batch so far, its lines turned into UTF-8 bytes by `encode`; the builder starts over. */
+  take(encode: (text: string) => Uint8Array): EncodedBatch {
     // Rows go in sku order (code-unit order, which is byte order for skus): every writer of a
     // tenant's products then takes row locks in the same order, so concurrent imports queue
     // instead of deadlocking. Files are usually sorted already, which one pass finds out.
@@ -116,8 +116,6 @@ export class BatchBuilder {
     return batch;
   }
 }
-
-const utf8 = new TextEncoder();
 
 function isSorted(keys: string[]): boolean {
   for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
