@@ -62,7 +62,7 @@ export type ServiceProcess = {
  */
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
   const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const [, ...args] = start.split(/\s+/); // "node --flag … src/main.ts"
+  const [, ...args] = start.split(/\s+/); // "node --flag … bin/lading-server.js"
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },

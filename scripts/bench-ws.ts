@@ -1,6 +1,6 @@
 // npm run bench:ws -- --subscribers 1000 [--rows 100000]
 // N WebSocket subscribers on one running import; prints NOTIFY→client latency (p50/p99) and the
-// service's memory. The service runs as a child process (src/main.ts) against the bench's database.
+// service's memory. The service runs as a child process (bin/lading-server.js) against the bench's database.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,5 +1,6 @@
 import { ensureDevApiKey, DEV_TENANT } from './api-keys/dev-api-key.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { EmbeddedPostgresAccessError } from './db/check-postgres-user-access.ts';
 import { createLogger } from './logger.ts';
 import { startService } from './start-service.ts';
 
@@ -29,7 +30,9 @@ try {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (error) {
-  logger.fatal({ err: error }, 'failed to start');
+  // A problem the user can fix is said in their words; anything else is logged with its stack.
+  if (error instanceof EmbeddedPostgresAccessError) process.stderr.write(`${error.message}\n`);
+  else logger.fatal({ err: error }, 'failed to start');
   process.exit(1);
 }
 

@@ -3,12 +3,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runScript, waitForOutput } from './helpers/child-process.ts';
+import { runNpm, runScript, waitForOutput } from './helpers/child-process.ts';
 import { createTestDatabase, readJson, startTestService, type TestService } from './helpers/test-service.ts';
 
 describe('configuration', () => {
   it('refuses invalid settings with one readable message, exit code 2 and no stack trace', async () => {
-    const child = runScript('src/main.ts', [], { PORT: 'abc', MAX_UPLOAD_BYTES: '-5', DATABASE_URL: 'mysql://x', BATCH_SIZE: '5000' });
+    const child = runScript('bin/lading-server.js', [], { PORT: 'abc', MAX_UPLOAD_BYTES: '-5', DATABASE_URL: 'mysql://x', BATCH_SIZE: '5000' });
     expect(await child.exited).toBe(2);
     expect(child.stderr()).toBe(
       'Invalid configuration:\n' +
@@ -75,7 +75,8 @@ describe('npm run migrate', () => {
 describe('npm start on a fresh clone (embedded PostgreSQL)', () => {
   it('starts its own database, prints the URL and a dev key, imports, shares the database with the CLI, stops cleanly', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lading-start-'));
-    const service = runScript('src/main.ts', [], { DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn' });
+    // The real `npm start` from the user's shell: npm runs on the machine's own Node (20 on CI's machines).
+    const service = runNpm(['start'], { env: { DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' } });
     try {
       const [, url] = await waitForOutput(service, /Lading is listening on (http:\/\/\S+)/);
       const [, key] = await waitForOutput(service, /Dev API key: (ldg_\S+)/);
@@ -102,12 +103,23 @@ describe('npm start on a fresh clone (embedded PostgreSQL)', () => {
       const cliKey = cli.stdout().trim().split('\n').at(-1)!;
       expect((await fetch(`${url}/v1/products`, { headers: { authorization: `Bearer ${cliKey}` } })).status).toBe(200);
 
-      service.process.kill('SIGTERM');
-      expect(await service.exited).toBe(0);
-      expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+      // As a service manager stops it: SIGTERM to the group. npm ends by the signal; the service drains and stops its database.
+      process.kill(-service.process.pid!, 'SIGTERM');
+      await service.exited;
+      await waitForOutput(service, /"msg":"stopped"/, 20_000);
+      expect(service.stdout()).not.toMatch(/"level":[56]0/); // no error or fatal on the way out
+      await waitUntil(() => !existsSync(path.join(dataDir, 'postgres', 'postmaster.pid')), 20_000);
     } finally {
-      service.process.kill('SIGKILL');
+      if (service.process.exitCode === null) process.kill(-service.process.pid!, 'SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 async function startService(): Promise<{ child: Child; url: string }> {
-  const child = runScript('src/main.ts', [], {
+  const child = runScript('bin/lading-server.js', [], {
     DATABASE_URL: database.connectionString,
     DATA_DIR: path.join(dataDir, 'service'),
     PORT: '0',

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 function startService(env: Record<string, string> = {}) {
-  return runScript('src/main.ts', [], {
+  return runScript('bin/lading-server.js', [], {
     DATABASE_URL: database.connectionString,
     DATA_DIR: dataDir,
     PORT: '0',

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config.ts';
+import { EmbeddedPostgresAccessError } from '../db/check-postgres-user-access.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { openDatabase } from '../db/open-database.ts';
 import { createPool, type Pool } from '../db/pool.ts';
@@ -20,7 +21,14 @@ export async function runWithDatabase(
     process.exit(2);
   }
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, format: config.logFormat, fd: 2 });
-  const database = await openDatabase(config, logger);
+  let database;
+  try {
+    database = await openDatabase(config, logger);
+  } catch (error) {
+    if (!(error instanceof EmbeddedPostgresAccessError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
   const pool = createPool(database.connectionString, 2);
   let exitCode = 0;
   try {

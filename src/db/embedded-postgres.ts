@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { isProcessAlive } from '../is-process-alive.ts';
+import { checkPostgresUserAccess } from './check-postgres-user-access.ts';
 import type { Logger } from '../logger.ts';
 
 export type EmbeddedDatabase = {
@@ -50,6 +51,7 @@ export async function startEmbeddedPostgres(options: {
   const running = await findRunningServer(pgDir, credentialsFile);
   if (running) return running;
 
+  checkPostgresUserAccess(options.dataDir);
   await mkdir(options.dataDir, { recursive: true });
   // As root the server runs as the `postgres` user, which must be able to reach its data directory.
   if (process.getuid?.() === 0) await chmod(options.dataDir, 0o755);
