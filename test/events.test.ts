@@ -213,7 +213,10 @@ describe('resilience', () => {
     await service.pool.query('select pg_terminate_backend($1)', [before[0]]);
     await pause.release(); // batches commit while the listener is away
 
-    const finals = await Promise.all(clients.map(async (c) => (await c.closed, c.messages.at(-1)!)));
+    const finals = await Promise.all(clients.map(async (c) => {
+      await c.closed;
+      return c.messages.at(-1)!;
+    }));
     const rows = await tableCount('KILL');
     for (const [index, final] of finals.entries()) {
       expect(final).toMatchObject({ type: 'finished', seq: 21 });

@@ -104,7 +104,7 @@ describe('oversized and malformed structure', () => {
     ['pipe', '|', 'pipe ("|")'],
   ])('detects a %s-separated file from its header', async (_label, delimiter, described) => {
     const { tenant, key: own } = await service.createTenant(`delim-${_label}`);
-    const csv = ['sku', 'name', 'price'].join(delimiter) + '\n' + ['D-1', 'Comma, inside', '1.50'].join(delimiter) + '\n';
+    const csv = `${['sku', 'name', 'price'].join(delimiter)}\n${['D-1', 'Comma, inside', '1.50'].join(delimiter)}\n`;
     const done = await importCsv(csv, own);
     expect(done).toMatchObject({ status: 'succeeded', rows_inserted: 1, warnings: [`Columns are separated by ${described}`] });
     expect(await tenantProducts(tenant)).toEqual([{ sku: 'D-1', name: 'Comma, inside' }]);

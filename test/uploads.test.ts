@@ -101,7 +101,7 @@ describe('upload limits', () => {
 
   it('accepts a file of exactly the limit', async () => {
     const csv = bigCsv(LIMIT - 40);
-    const exact = csv + 'X'.repeat(LIMIT - Buffer.byteLength(csv) - 1) + '\n';
+    const exact = `${csv}${'X'.repeat(LIMIT - Buffer.byteLength(csv) - 1)}\n`;
     expect(Buffer.byteLength(exact)).toBe(LIMIT);
     const response = await service.uploadCsv(key, exact);
     expect(response.status).toBe(202);

@@ -7,7 +7,10 @@ import { findInvalidUtf8 } from '../src/imports/utf8-scan.ts';
 it('agrees with Buffer isUtf8 on 100,000 random byte strings', () => {
   const alphabet = [0x41, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xed, 0xa0, 0xc0, 0xff, 0x80, 0xf4, 0x90, 0xe0];
   let seed = 99;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   for (let n = 0; n < 100_000; n++) {
     const bytes = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 8) }, () => alphabet[Math.floor(random() * alphabet.length)]!));
     const whole = findInvalidUtf8(bytes, true);

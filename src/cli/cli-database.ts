@@ -1,7 +1,7 @@
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { EmbeddedPostgresAccessError } from '../db/check-postgres-user-access.ts';
 import { migrateDatabase } from '../db/migrate.ts';
-import { openDatabase } from '../db/open-database.ts';
+import { openDatabase, type Database } from '../db/open-database.ts';
 import { createPool, type Pool } from '../db/pool.ts';
 import { createLogger, type Logger } from '../logger.ts';
 
@@ -12,7 +12,7 @@ import { createLogger, type Logger } from '../logger.ts';
 export async function runWithDatabase(
   command: (context: { pool: Pool; logger: Logger; applied: string[] }) => Promise<void>,
 ): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig(process.env, { isTerminal: process.stderr.isTTY });
   } catch (error) {
@@ -21,7 +21,7 @@ export async function runWithDatabase(
     process.exit(2);
   }
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, format: config.logFormat, fd: 2 });
-  let database;
+  let database: Database;
   try {
     database = await openDatabase(config, logger);
   } catch (error) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -76,14 +76,14 @@ function firstUnreachableDir(target: string, user: Ids): string | undefined {
   let dir: string = path.sep;
   for (const part of ['', ...parts]) {
     dir = path.join(dir, part);
-    let stat;
+    let stat: Stats;
     try {
       stat = statSync(dir);
     } catch {
       return undefined; // not created yet: mkdir under a reachable parent gives mode 0755
     }
     if (!stat.isDirectory()) return undefined;
-    const bits = user && stat.uid === user.uid ? 0o100 : user && user.gids.includes(stat.gid) ? 0o010 : 0o001;
+    const bits = stat.uid === user?.uid ? 0o100 : user?.gids.includes(stat.gid) ? 0o010 : 0o001;
     if ((stat.mode & bits) === 0) return dir;
   }
   return undefined;

@@ -69,7 +69,8 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
       const importId = message.import.id;
       if (message.seq <= (sub.lastSeq.get(importId) ?? -1)) continue;
       sub.lastSeq.set(importId, message.seq);
-      sub.sink.send((json ??= encode(message)));
+      json ??= encode(message);
+      sub.sink.send(json);
       if (message.type === 'finished' && sub.importId !== null) {
         unsubscribe(sub);
         sub.sink.close(1000, 'import finished');

@@ -207,6 +207,7 @@ export function sanitizeFilename(raw: string | null | undefined): string | null 
   }
   const base = name.split(/[\\/]/).pop() ?? '';
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
   const clean = base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 255);
   return clean === '' || clean === '.' || clean === '..' ? null : clean;
 }

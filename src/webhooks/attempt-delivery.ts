@@ -24,7 +24,7 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): P
   const log = deps.logger.child({ deliveryId });
   await withTransaction(deps.pool, async (client) => {
     const delivery = await lockDeliveryForAttempt(client, deliveryId);
-    if (!delivery || delivery.status !== 'pending') return; // finished, or another attempt holds it
+    if (delivery?.status !== 'pending') return; // finished, or another attempt holds it
 
     if (!delivery.endpoint_enabled) {
       await updateDeliveryAfterAttempt(client, deliveryId, {

@@ -63,7 +63,10 @@ export function connectEvents(baseUrl: string, path: string, options: { key?: st
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; got ${messages.map((m) => `${m.type}:${m.seq}`).join(' ')}`)), timeoutMs);
-        waiters.push({ predicate, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+        waiters.push({ predicate, resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        } });
       });
     },
   };

@@ -138,7 +138,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
 }
 
 /** Response bodies in tests are read loosely typed; the assertions say what they must hold. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely; assertions say what they hold
 export async function readJson(response: Response): Promise<any> {
   return response.json();
 }

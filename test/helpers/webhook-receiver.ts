@@ -43,7 +43,10 @@ export async function startWebhookReceiver(port = 0) {
       if (received.length >= count) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`only ${received.length} of ${count} requests`)), timeoutMs);
-        waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
+        waiters.push({ count, resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        } });
       });
     },
     close(): Promise<void> {
