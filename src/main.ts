@@ -1,6 +1,7 @@
 import { ensureDevApiKey, DEV_TENANT } from './api-keys/dev-api-key.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { EmbeddedPostgresAccessError } from './db/check-postgres-user-access.ts';
+import { MigrationError } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
 import { startService } from './start-service.ts';
 
@@ -31,7 +32,7 @@ try {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (error) {
   // A problem the user can fix is said in their words; anything else is logged with its stack.
-  if (error instanceof EmbeddedPostgresAccessError) process.stderr.write(`${error.message}\n`);
+  if (error instanceof EmbeddedPostgresAccessError || error instanceof MigrationError) process.stderr.write(`${error.message}\n`);
   else logger.fatal({ err: error }, 'failed to start');
   process.exit(1);
 }

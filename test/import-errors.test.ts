@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
 
@@ -100,6 +101,40 @@ describe('rejected records', () => {
     // The product data itself keeps the text exactly: only the downloaded CSV is neutralised.
     const { rows: stored } = await service.pool.query('select raw_values from import_errors where import_id = $1 and line = 15', [done.id]);
     expect(stored[0].raw_values[1]).toBe('=HYPERLINK("http://x")');
+  });
+
+  it('neutralises every formula start in errors.csv, the full-width ＝＋－＠ too, and leaves other values as they were', async () => {
+    const { key } = await service.createTenant('errors-csv-formulas');
+    const formulas = ['=1+2', '+1+2', '-1+2', '@SUM(A1)', '\t=1+2', '\r=1+2', '＝1+2', '＋1+2', '－1+2', '＠SUM(A1)'];
+    const plain = ['a=b', '1-2', 'mail@example.com', 'Plain name', '1＝1'];
+    const names = [...formulas, ...plain];
+    // Each record is rejected for its quantity; its name is the value under test.
+    const csv = stringify([
+      ['sku', 'name', 'price', 'currency', 'quantity', 'status', 'updated_at'],
+      ...names.map((name, i) => [`F-${i}`, name, '1.00', 'EUR', 'x', 'active', '']),
+    ]);
+    const done = await importCsv(key, csv);
+    expect(done).toMatchObject({ status: 'succeeded', rows_rejected: names.length });
+
+    const response = await service.request(`/v1/imports/${done.id}/errors.csv`, { key });
+    expect(response.status).toBe(200);
+    const rows: string[][] = parse(await response.text());
+    expect(rows[0]).toEqual(['sku', 'name', 'price', 'currency', 'quantity', 'status', 'updated_at', 'error']);
+    expect(rows.slice(1)).toEqual(
+      names.map((name, i) => [
+        `F-${i}`,
+        formulas.includes(name) ? `'${name}` : name,
+        '1.00',
+        'EUR',
+        'x',
+        'active',
+        '',
+        `line ${i + 2}: quantity must be a whole number from 0 to 2147483647`,
+      ]),
+    );
+    // Only the download is neutralised: what was read is kept exactly.
+    const { rows: stored } = await service.pool.query('select raw_values from import_errors where import_id = $1 order by line', [done.id]);
+    expect(stored.map((row) => row.raw_values[1])).toEqual(names);
   });
 });
 

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { EmbeddedPostgresAccessError } from '../db/check-postgres-user-access.ts';
-import { migrateDatabase } from '../db/migrate.ts';
+import { MigrationError, migrateDatabase } from '../db/migrate.ts';
 import { openDatabase, type Database } from '../db/open-database.ts';
 import { createPool, type Pool } from '../db/pool.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -35,7 +35,8 @@ export async function runWithDatabase(
     const { applied } = await migrateDatabase(pool, logger);
     await command({ pool, logger, applied });
   } catch (error) {
-    if (error instanceof UsageError) process.stderr.write(`${error.message}\n`);
+    // The user's mistake, or a migrations/ copy that disagrees with the database: said as is, no stack.
+    if (error instanceof UsageError || error instanceof MigrationError) process.stderr.write(`${error.message}\n`);
     else logger.error({ err: error }, 'command failed');
     exitCode = error instanceof UsageError ? 2 : 1;
   } finally {
