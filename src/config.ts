@@ -15,6 +15,10 @@ const configSchema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   MAX_UPLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  // A product is at most ~6 KB of JSON and a webhook endpoint less than 1 KB: 1 MiB never refuses a real one.
+  MAX_JSON_BODY_BYTES: integer(1024, 1024 ** 3).default(1024 ** 2),
+  RATE_LIMIT_REQUESTS: integer(0, 1_000_000).default(600),
+  RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
   // Progress is published once per committed batch, and promised at least every 1000 rows.
   // Measured (500K rows, one run each): 250 → 4.9 s new / 7.5 s all updated; 500 → 3.7 / 5.9;
   // 1000 → 3.8 / 5.1 (medians of 3); 2000 → 4.6 / 5.0. Smaller batches cost, larger gain little.
@@ -64,6 +68,10 @@ export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   maxUploadBytes: number;
+  /** Largest JSON request body (every /v1 route but the CSV upload); larger ones get 413. */
+  maxJsonBodyBytes: number;
+  /** Requests per API key per window, in this process; requests 0 = no limit. */
+  rateLimit: { requests: number; windowSeconds: number };
   batchSize: number;
   limits: {
     /** Longest record (and so field), in characters. */
@@ -123,6 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
     databaseUrl: c.DATABASE_URL,
     dataDir: path.resolve(c.DATA_DIR),
     maxUploadBytes: c.MAX_UPLOAD_BYTES,
+    maxJsonBodyBytes: c.MAX_JSON_BODY_BYTES,
+    rateLimit: { requests: c.RATE_LIMIT_REQUESTS, windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS },
     batchSize: c.BATCH_SIZE,
     limits: { maxFieldSize: c.MAX_FIELD_SIZE, maxColumns: c.MAX_COLUMNS, maxRecords: c.MAX_RECORDS },
     importJobTimeBudgetMs: c.IMPORT_JOB_TIME_BUDGET_MS,

@@ -46,6 +46,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger,
     dataDir: config.dataDir,
     maxUploadBytes: config.maxUploadBytes,
+    maxJsonBodyBytes: config.maxJsonBodyBytes,
+    rateLimit: config.rateLimit,
     hub,
     heartbeat,
     socket: { maxBufferedBytes: config.wsMaxBufferedBytes },

@@ -1,4 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Pool } from '../db/pool.ts';
@@ -8,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import { describeProblems } from '../products/product-schema.ts';
 import type { AppEnv } from './app-env.ts';
 import { requireApiKey } from './auth.ts';
+import { rateLimitPerApiKey, type RateLimit } from './rate-limit.ts';
 import { ApiError, type ErrorBody } from './errors.ts';
 import { InvalidCursorError } from './openapi.ts';
 import { docsRoutes } from './routes/docs.ts';
@@ -23,6 +26,10 @@ export type AppDeps = {
   logger: Logger;
   dataDir: string;
   maxUploadBytes: number;
+  /** Every JSON body; the CSV upload has maxUploadBytes instead. */
+  maxJsonBodyBytes: number;
+  /** Per API key, in this process; requests 0 = no limit. */
+  rateLimit: RateLimit;
   hub: ImportEventHub;
   heartbeat: Heartbeat;
   socket: SocketOptions;
@@ -53,6 +60,8 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes(deps));
   app.use('/v1/*', requireApiKey(deps.pool));
+  app.use('/v1/*', rateLimitPerApiKey(deps.rateLimit));
+  app.use('/v1/*', jsonBodyLimit(deps.maxJsonBodyBytes));
   app.route('/v1/imports', importRoutes(deps));
   app.route('/v1/products', productRoutes(deps));
   app.route('/v1/webhooks', webhookRoutes(deps));
@@ -86,6 +95,28 @@ export function createApp(deps: AppDeps) {
   });
 
   return app;
+}
+
+/**
+ * Every /v1 request with a body, except the CSV upload (which streams to disk under its own
+ * MAX_UPLOAD_BYTES), is refused with 413 once its body passes `maxBytes`: at once from
+ * Content-Length, or as soon as a chunked body has passed the limit, never buffering more.
+ */
+function jsonBodyLimit(maxBytes: number) {
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) => {
+      // The rest of the body is not read: the client must not send its next request on this connection.
+      c.header('Connection', 'close');
+      throw new ApiError('payload_too_large', `The request body is larger than the limit of ${maxBytes} bytes (MAX_JSON_BODY_BYTES)`);
+    },
+  });
+  return createMiddleware<AppEnv>((c, next) => {
+    const { method, path } = c.req;
+    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
+    if (method === 'POST' && /^\/v1\/imports\/?$/.test(path)) return next();
+    return limit(c, next);
+  });
 }
 
 function toApiError(error: unknown): ApiError | undefined {

@@ -3,9 +3,9 @@ import ipaddr from 'ipaddr.js';
 import { ApiError } from '../http/errors.ts';
 
 /**
- * Registration-time check of a webhook URL: http(s) only, and no literal loopback, private,
- * link-local or metadata address unless private delivery is allowed. Host names are checked
- * again at every delivery, on the address actually resolved (see send-webhook.ts).
+ * Registration-time check of a webhook URL: http(s) only, no user:password@, and no literal
+ * loopback, private, link-local or metadata address unless private delivery is allowed. Host
+ * names are checked again at every delivery, on the address actually resolved (see send-webhook.ts).
  */
 export function validateWebhookUrl(raw: string, options: { allowPrivate: boolean }): string {
   let url: URL;
@@ -16,6 +16,13 @@ export function validateWebhookUrl(raw: string, options: { allowPrivate: boolean
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ApiError('validation_failed', `url must use http or https, not ${url.protocol.slice(0, -1)}`);
+  }
+  // Credentials in the URL would be stored in clear and shown in every listing of the endpoint.
+  if (url.username !== '' || url.password !== '') {
+    throw new ApiError(
+      'validation_failed',
+      'url must not contain credentials (user:password@); put a secret in the URL path or query, or verify our signature instead',
+    );
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (!options.allowPrivate && net.isIP(host) && !isPublicAddress(host)) {

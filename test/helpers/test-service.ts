@@ -82,6 +82,8 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     DATA_DIR: dataDir,
     PORT: '0',
     WORKER_POLL_INTERVAL_MS: '100',
+    // Tests poll every few ms with one key; rate-limit.test.ts turns the limit on for itself.
+    RATE_LIMIT_REQUESTS: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });

@@ -60,7 +60,7 @@ export function productRoutes(deps: { pool: Pool }) {
     description: 'Validated by the same schema as CSV rows.',
     security: bearerSecurity,
     request: { body: { required: true, content: { 'application/json': { schema: productSchema } } } },
-    responses: { 201: json(productViewSchema, 'Created'), ...errorResponses(400, 401, 409) },
+    responses: { 201: json(productViewSchema, 'Created'), ...errorResponses(400, 401, 409, 413) },
   });
   app.openapi(createRouteDef, async (c) => {
     const row = await createProduct(deps.pool, c.var.principal.tenantId, c.req.valid('json'));
@@ -81,7 +81,7 @@ export function productRoutes(deps: { pool: Pool }) {
     responses: {
       200: json(productViewSchema, 'Replaced'),
       201: json(productViewSchema, 'Created'),
-      ...errorResponses(400, 401),
+      ...errorResponses(400, 401, 413),
     },
   });
   app.openapi(putRoute, async (c) => {

@@ -62,7 +62,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps) {
       description: 'The response carries the signing secret, shown this once.',
       security: bearerSecurity,
       request: { body: { required: true, content: { 'application/json': { schema: createBody } } } },
-      responses: { 201: json(endpointWithSecretSchema, 'Registered'), ...errorResponses(400, 401) },
+      responses: { 201: json(endpointWithSecretSchema, 'Registered'), ...errorResponses(400, 401, 413) },
     }),
     async (c) => {
       const { endpoint, secret } = await createWebhookEndpoint(deps.pool, actorOf(c), c.req.valid('json'), policy);
@@ -105,7 +105,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps) {
       request: { params: idParams, body: { required: true, content: { 'application/json': { schema: patchBody } } } },
       responses: {
         200: json(endpointViewSchema.extend({ secret: z.string().optional() }), 'Changed; `secret` only after a rotation'),
-        ...errorResponses(400, 401, 404),
+        ...errorResponses(400, 401, 404, 413),
       },
     }),
     async (c) => {
