@@ -68,14 +68,20 @@ export async function findImportById(db: Queryable, id: string): Promise<ImportR
   return rows[0];
 }
 
-/** Newest first; the cursor is the (created_at, id) of the last item of the previous page. */
+/** A listed import with its exact created_at as text (microseconds and offset): a Date keeps only milliseconds. */
+export type ListedImportRow = ImportRow & { created_at_exact: string };
+
+/**
+ * Newest first; the cursor is the (created_at, id) of the last item of the previous page, with
+ * created_at as that item's created_at_exact, so rows sharing its millisecond are not skipped.
+ */
 export async function listImports(
   db: Queryable,
   tenantId: string,
   page: { limit: number; after?: { createdAt: string; id: string } },
-): Promise<ImportRow[]> {
-  const { rows } = await db.query<ImportRow>(
-    `select * from imports
+): Promise<ListedImportRow[]> {
+  const { rows } = await db.query<ListedImportRow>(
+    `select *, to_json(created_at) #>> '{}' as created_at_exact from imports
      where tenant_id = $1
        and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3::uuid))
      order by created_at desc, id desc

@@ -242,13 +242,20 @@ export async function disableEndpoint(db: Queryable, endpointId: string, reason:
   );
 }
 
+/** A listed delivery with its exact created_at as text (microseconds and offset): a Date keeps only milliseconds. */
+export type ListedDeliveryRow = DeliveryRow & { created_at_exact: string };
+
+/**
+ * Newest first; the cursor is the (created_at, id) of the last item of the previous page, with
+ * created_at as that item's created_at_exact, so rows sharing its millisecond are not skipped.
+ */
 export async function listDeliveries(
   db: Queryable,
   endpointId: string,
   page: { limit: number; status?: string; after?: { createdAt: string; id: string } },
-): Promise<DeliveryRow[]> {
-  const { rows } = await db.query<DeliveryRow>(
-    `select * from webhook_deliveries
+): Promise<ListedDeliveryRow[]> {
+  const { rows } = await db.query<ListedDeliveryRow>(
+    `select *, to_json(created_at) #>> '{}' as created_at_exact from webhook_deliveries
      where endpoint_id = $1 and ($2::text is null or status = $2)
        and ($3::timestamptz is null or (created_at, id) < ($3::timestamptz, $4::uuid))
      order by created_at desc, id desc

@@ -13,6 +13,7 @@ import {
   insertEndpoint,
   listAttempts,
   listDeliveries,
+  type ListedDeliveryRow,
   restartDelivery,
   updateEndpoint,
   type AttemptRow,
@@ -113,7 +114,7 @@ export async function listWebhookDeliveries(
   tenantId: string,
   endpointId: string,
   page: { limit: number; status?: string; after?: { createdAt: string; id: string } },
-): Promise<DeliveryWithAttempts[]> {
+): Promise<(DeliveryWithAttempts & Pick<ListedDeliveryRow, 'created_at_exact'>)[]> {
   await getWebhookEndpoint(pool, tenantId, endpointId);
   const deliveries = await listDeliveries(pool, endpointId, page);
   const attempts = await listAttempts(pool, deliveries.map((d) => d.id));

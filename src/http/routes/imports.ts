@@ -34,7 +34,9 @@ const listQuery = (max: number, fallback: number) =>
     limit: z.coerce.number().int().min(1).max(max).default(fallback),
     cursor: z.string().optional(),
   });
-const importsCursor = z.object({ createdAt: z.string(), id: z.uuid() });
+// v2: createdAt is the exact text of created_at (microseconds). A v1 cursor (a Date's milliseconds,
+// no v) could skip rows, so it is refused as invalid: the client starts again from the first page.
+const importsCursor = z.object({ v: z.literal(2), createdAt: z.iso.datetime({ offset: true }), id: z.uuid() });
 
 export function importRoutes(deps: ImportRoutesDeps) {
   const app = new OpenAPIHono<AppEnv>();
@@ -112,7 +114,7 @@ export function importRoutes(deps: ImportRoutesDeps) {
     const { limit, cursor } = c.req.valid('query');
     const after = decodeCursor(cursor, importsCursor);
     const rows = await listImports(deps.pool, c.var.principal.tenantId, { limit: limit + 1, after });
-    const page = toPage(rows, limit, toImportView, (row) => ({ createdAt: row.created_at.toISOString(), id: row.id }));
+    const page = toPage(rows, limit, toImportView, (row) => ({ v: 2, createdAt: row.created_at_exact, id: row.id }));
     return c.json(page, 200);
   });
 

@@ -46,7 +46,9 @@ const patchBody = z
     rotate_secret: z.literal(true).optional().meta({ description: 'New secret; the old one signs alongside for 24 h' }),
   })
   .meta({ id: 'WebhookEndpointChange' });
-const deliveriesCursor = z.object({ createdAt: z.string(), id: z.uuid() });
+// v2: createdAt is the exact text of created_at (microseconds). A v1 cursor (a Date's milliseconds,
+// no v) could skip rows, so it is refused as invalid: the client starts again from the first page.
+const deliveriesCursor = z.object({ v: z.literal(2), createdAt: z.iso.datetime({ offset: true }), id: z.uuid() });
 
 /** Endpoints integrators register, their delivery log, redelivery and test events. */
 export function webhookRoutes(deps: WebhookRoutesDeps) {
@@ -162,7 +164,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps) {
         status,
         after,
       });
-      return c.json(toPage(rows, limit, toDeliveryView, (row) => ({ createdAt: row.created_at.toISOString(), id: row.id })), 200);
+      return c.json(toPage(rows, limit, toDeliveryView, (row) => ({ v: 2, createdAt: row.created_at_exact, id: row.id })), 200);
     },
   );
 
