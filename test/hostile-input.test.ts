@@ -92,7 +92,7 @@ describe('oversized and malformed structure', () => {
     const done = await importCsv(csv, own);
     expect(done.status).toBe('failed');
     expect(done.error).toBe(
-      'The record starting on line 3 is longer than 1048576 characters (MAX_FIELD_SIZE); is a quote left open?',
+      'The record starting on line 3 is longer than 1048576 characters (MAX_RECORD_SIZE); is a quote left open?',
     );
     expect(await tenantProducts(tenant)).toEqual([{ sku: 'H-1', name: 'ok' }]);
     expect((await service.request('/health')).status).toBe(200);

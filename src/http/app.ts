@@ -1,7 +1,4 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
-import { createMiddleware } from 'hono/factory';
-import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Pool } from '../db/pool.ts';
 import type { Heartbeat, SocketOptions } from '../events/event-socket.ts';
@@ -9,10 +6,10 @@ import type { ImportEventHub } from '../events/import-event-hub.ts';
 import type { Logger } from '../logger.ts';
 import { describeProblems } from '../products/product-schema.ts';
 import type { AppEnv } from './app-env.ts';
-import { requireApiKey } from './auth.ts';
+import { requireApiKeyOrTicket } from './auth.ts';
 import { rateLimitPerApiKey, type RateLimit } from './rate-limit.ts';
-import { ApiError, type ErrorBody } from './errors.ts';
-import { InvalidCursorError } from './openapi.ts';
+import { ApiError, toApiError, type ErrorBody } from './errors.ts';
+import { jsonBodyLimit } from './json-body-limit.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -59,7 +56,7 @@ export function createApp(deps: AppDeps) {
   });
 
   app.route('/', healthRoutes(deps));
-  app.use('/v1/*', requireApiKey(deps.pool));
+  app.use('/v1/*', requireApiKeyOrTicket(deps.pool));
   app.use('/v1/*', rateLimitPerApiKey(deps.rateLimit));
   app.use('/v1/*', jsonBodyLimit(deps.maxJsonBodyBytes));
   app.route('/v1/imports', importRoutes(deps));
@@ -95,39 +92,4 @@ export function createApp(deps: AppDeps) {
   });
 
   return app;
-}
-
-/**
- * Every /v1 request with a body, except the CSV upload (which streams to disk under its own
- * MAX_UPLOAD_BYTES), is refused with 413 once its body passes `maxBytes`: at once from
- * Content-Length, or as soon as a chunked body has passed the limit, never buffering more.
- */
-function jsonBodyLimit(maxBytes: number) {
-  const limit = bodyLimit({
-    maxSize: maxBytes,
-    onError: (c) => {
-      // The rest of the body is not read: the client must not send its next request on this connection.
-      c.header('Connection', 'close');
-      throw new ApiError('payload_too_large', `The request body is larger than the limit of ${maxBytes} bytes (MAX_JSON_BODY_BYTES)`);
-    },
-  });
-  return createMiddleware<AppEnv>((c, next) => {
-    const { method, path } = c.req;
-    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
-    if (method === 'POST' && /^\/v1\/imports\/?$/.test(path)) return next();
-    return limit(c, next);
-  });
-}
-
-function toApiError(error: unknown): ApiError | undefined {
-  if (error instanceof ApiError) return error;
-  if (error instanceof InvalidCursorError) return new ApiError('bad_request', error.message);
-  if (error instanceof SyntaxError) return new ApiError('bad_request', `The body is not valid JSON: ${error.message}`);
-  if (error instanceof HTTPException) {
-    if (error.status === 400) return new ApiError('bad_request', error.message || 'Malformed request');
-    if (error.status === 401) return new ApiError('unauthorized', error.message);
-    if (error.status === 404) return new ApiError('not_found', error.message);
-    if (error.status === 413) return new ApiError('payload_too_large', error.message);
-  }
-  return undefined;
 }

@@ -10,7 +10,7 @@ import { ApiError } from './errors.ts';
  * A WebSocket upgrade may instead carry `?ticket=` (browsers cannot set headers on a WebSocket):
  * the ticket is used up here and its scope left for the stream route to check.
  */
-export function requireApiKey(db: Queryable) {
+export function requireApiKeyOrTicket(db: Queryable) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header('authorization');
     const ticket = c.req.query('ticket');

@@ -6,7 +6,7 @@ import { ApiError } from './errors.ts';
 export type RateLimit = { requests: number; windowSeconds: number };
 
 /**
- * After requireApiKey: at most `requests` per API key in each fixed window of `windowSeconds`
+ * After requireApiKeyOrTicket: at most `requests` per API key in each fixed window of `windowSeconds`
  * (all of them at once if the client likes: bursts are allowed), counted in this process's memory.
  * A request is counted once, when it is admitted; nothing admitted is cut off later, so an upload
  * streaming for minutes or an open event stream is never interrupted by the limit.

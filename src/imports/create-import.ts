@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
-import { ApiError } from '../http/errors.ts';
+import { ConflictError, ShuttingDownError } from '../errors.ts';
 import { addImportJob, claimIdempotencyKey, findIdempotencyKey, findImport, insertImport, type ImportRow } from './import-queries.ts';
 import { storeUpload, type UploadRequest } from './store-upload.ts';
 
@@ -24,7 +24,7 @@ export async function createImport(
   idempotencyKey?: string,
 ): Promise<{ row: ImportRow; replayed: boolean }> {
   if (deps.shutdownSignal.aborted) {
-    throw new ApiError('service_unavailable', 'The server is shutting down: retry the upload shortly');
+    throw new ShuttingDownError('The server is shutting down: retry the upload shortly');
   }
   const id = randomUUID();
   const filePath = path.join(deps.dataDir, 'uploads', `${id}.csv`);
@@ -64,10 +64,9 @@ export async function createImport(
 async function replay(pool: Pool, tenantId: string, key: string, sha256: string): Promise<ImportRow> {
   const used = await findIdempotencyKey(pool, tenantId, key);
   const original = used && (await findImport(pool, tenantId, used.import_id));
-  if (!used || !original) throw new ApiError('conflict', `Idempotency-Key "${key}" is being used by another request; retry`);
+  if (!used || !original) throw new ConflictError(`Idempotency-Key "${key}" is being used by another request; retry`);
   if (used.sha256 !== sha256) {
-    throw new ApiError(
-      'conflict',
+    throw new ConflictError(
       `Idempotency-Key "${key}" was already used in the last 24 hours for a different file (sha256 ${used.sha256}); use a new key for new content`,
     );
   }

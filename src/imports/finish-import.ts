@@ -1,6 +1,6 @@
 import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
-import { ApiError } from '../http/errors.ts';
+import { ConflictError } from '../errors.ts';
 import { enqueueImportFinishedEvent } from '../webhooks/webhook-events.ts';
 import { getImport } from './get-import.ts';
 import { markImportFinished, type ImportRow } from './import-queries.ts';
@@ -38,7 +38,7 @@ export async function cancelImport(deps: FinishDeps, actor: Actor, id: string): 
     );
     if (!row) {
       const { status } = await getImport(client, actor.tenantId, id);
-      throw new ApiError('conflict', `The import has already ${status}; only queued or processing imports can be cancelled`);
+      throw new ConflictError(`The import has already ${status}; only queued or processing imports can be cancelled`);
     }
     await enqueueImportFinishedEvent(client, row, deps.publicBaseUrl);
     await recordAudit(client, actor, {

@@ -122,7 +122,7 @@ function describeCsvError(error: Error, line: number, maxRecordSize: number): Er
       );
     case 'CSV_MAX_RECORD_SIZE':
       return new FileLevelError(
-        `The record starting on line ${line} is longer than ${maxRecordSize} characters (MAX_FIELD_SIZE); is a quote left open?`,
+        `The record starting on line ${line} is longer than ${maxRecordSize} characters (MAX_RECORD_SIZE); is a quote left open?`,
       );
     default:
       return new FileLevelError(`The file is not valid CSV at the record starting on line ${line}: ${error.message}`);

@@ -11,7 +11,7 @@ import { addImportJob, findImportById, markImportProcessing, setImportHeader, ty
 import { readCsvRecords, type CsvRecord, type ReadOptions } from './read-csv-records.ts';
 import { startRecordParser } from './record-parser.ts';
 
-export type ImportLimits = { maxFieldSize: number; maxColumns: number; maxRecords: number };
+export type ImportLimits = { maxRecordSize: number; maxColumns: number; maxRecords: number };
 
 export type ImportDeps = {
   pool: Pool;
@@ -76,7 +76,7 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
 
 async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<Outcome> {
   const { delimiter, detected } = detectDelimiter(await readFirstLine(imp.file_path));
-  const read: ReadOptions = { delimiter, maxRecordSize: deps.limits.maxFieldSize };
+  const read: ReadOptions = { delimiter, maxRecordSize: deps.limits.maxRecordSize };
   const header = await readHeader(imp.file_path, read);
   if (!header || header.fields.every((name) => name.trim() === '')) {
     throw new FileLevelError('The file is empty: expected a header line with at least sku and name');

@@ -7,7 +7,7 @@ import { PassThrough, Readable, Transform, type TransformCallback } from 'node:s
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
-import { ApiError } from '../http/errors.ts';
+import { ShuttingDownError, UploadRejectedError } from '../errors.ts';
 
 export type StoredUpload = { path: string; bytes: number; sha256: string; filename: string | null };
 
@@ -39,15 +39,15 @@ export async function storeUpload(
   await mkdir(path.dirname(options.filePath), { recursive: true });
   const body = incoming ? readWithoutOwning(incoming) : Readable.fromWeb(request.body as WebReadableStream<Uint8Array>);
   // On shutdown an upload in progress is cut short with 503: the client can retry elsewhere.
-  const onAbort = () => body.destroy(new ApiError('service_unavailable', 'The server is shutting down: retry the upload shortly'));
+  const onAbort = () => body.destroy(new ShuttingDownError('The server is shutting down: retry the upload shortly'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (mediaType === 'multipart/form-data') {
       return await storeMultipartFile(body, request.headers, options);
     }
     if (mediaType !== '' && !RAW_CSV_TYPES.includes(mediaType)) {
-      throw new ApiError(
-        'unsupported_media_type',
+      throw new UploadRejectedError(
+        'not_csv',
         `Content-Type ${mediaType} is not accepted: send text/csv, or multipart/form-data with a "file" field`,
       );
     }
@@ -110,10 +110,10 @@ async function storeMultipartFile(
     // Stop writing the file part, and let its write end, before the caller removes the file.
     filePart?.destroy();
     await writing?.catch(() => {});
-    if (error instanceof ApiError) throw error;
-    throw new ApiError('bad_request', `Malformed multipart body: ${(error as Error).message}`);
+    if (error instanceof UploadRejectedError || error instanceof ShuttingDownError) throw error;
+    throw new UploadRejectedError('malformed', `Malformed multipart body: ${(error as Error).message}`);
   }
-  if (!writing) throw new ApiError('bad_request', 'The multipart form has no "file" field holding the CSV');
+  if (!writing) throw new UploadRejectedError('malformed', 'The multipart form has no "file" field holding the CSV');
   return writing;
 }
 
@@ -180,20 +180,20 @@ const SIGNATURES: [string, number[]][] = [
 ];
 
 /** A CSV is text: known binary signatures, or any NUL byte, in the first KiB mean it is not one. */
-function refuseBinary(head: Buffer): ApiError | null {
+function refuseBinary(head: Buffer): UploadRejectedError | null {
   const start = head.subarray(0, SNIFF_BYTES);
   const known = SIGNATURES.find(([, magic]) => magic.every((byte, i) => start[i] === byte));
   if (!known && !start.includes(0)) return null;
   const kind = known ? known[0] : 'binary data (it contains NUL bytes)';
-  return new ApiError('unsupported_media_type', `The file is not a CSV text file: it looks like ${kind}`);
+  return new UploadRejectedError('not_csv', `The file is not a CSV text file: it looks like ${kind}`);
 }
 
-function emptyUpload(): ApiError {
-  return new ApiError('empty_file', 'The uploaded file is empty: expected a header line with at least sku and name');
+function emptyUpload(): UploadRejectedError {
+  return new UploadRejectedError('empty', 'The uploaded file is empty: expected a header line with at least sku and name');
 }
 
-function tooLarge(maxBytes: number): ApiError {
-  return new ApiError('payload_too_large', `The upload is larger than the limit of ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
+function tooLarge(maxBytes: number): UploadRejectedError {
+  return new UploadRejectedError('too_large', `The upload is larger than the limit of ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
 }
 
 /** Keeps the display name only: no directories, no control characters, at most 255 characters. */

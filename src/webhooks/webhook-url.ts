@@ -1,6 +1,6 @@
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { ApiError } from '../http/errors.ts';
+import { InvalidInputError } from '../errors.ts';
 
 /**
  * Registration-time check of a webhook URL: http(s) only, no user:password@, and no literal
@@ -12,22 +12,20 @@ export function validateWebhookUrl(raw: string, options: { allowPrivate: boolean
   try {
     url = new URL(raw);
   } catch {
-    throw new ApiError('validation_failed', `url is not a valid URL: ${JSON.stringify(raw)}`);
+    throw new InvalidInputError(`url is not a valid URL: ${JSON.stringify(raw)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ApiError('validation_failed', `url must use http or https, not ${url.protocol.slice(0, -1)}`);
+    throw new InvalidInputError(`url must use http or https, not ${url.protocol.slice(0, -1)}`);
   }
   // Credentials in the URL would be stored in clear and shown in every listing of the endpoint.
   if (url.username !== '' || url.password !== '') {
-    throw new ApiError(
-      'validation_failed',
+    throw new InvalidInputError(
       'url must not contain credentials (user:password@); put a secret in the URL path or query, or verify our signature instead',
     );
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (!options.allowPrivate && net.isIP(host) && !isPublicAddress(host)) {
-    throw new ApiError(
-      'validation_failed',
+    throw new InvalidInputError(
       `url points to a private, loopback, link-local or reserved address (${host}); such targets are refused unless WEBHOOK_ALLOW_PRIVATE=true`,
     );
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { isUuid } from '../db/is-uuid.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
-import { ApiError } from '../http/errors.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
 import { buildEventBody, IMPORT_EVENT_TYPES, newTestEventId } from './webhook-events.ts';
 import {
   addDeliveryJob,
@@ -13,6 +13,7 @@ import {
   insertEndpoint,
   listAttempts,
   listDeliveries,
+  listEndpoints,
   type ListedDeliveryRow,
   restartDelivery,
   updateEndpoint,
@@ -29,9 +30,13 @@ function generateSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
+export function listWebhookEndpoints(pool: Pool, tenantId: string): Promise<EndpointRow[]> {
+  return listEndpoints(pool, tenantId);
+}
+
 export async function getWebhookEndpoint(pool: Pool, tenantId: string, id: string): Promise<EndpointRow> {
   const row = isUuid(id) ? await findEndpoint(pool, tenantId, id) : undefined;
-  if (!row) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
+  if (!row) throw new NotFoundError(`No webhook endpoint with id "${id}"`);
   return row;
 }
 
@@ -81,7 +86,7 @@ export async function changeWebhookEndpoint(
       enabled: changes.enabled,
       secret,
     });
-    if (!endpoint) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
+    if (!endpoint) throw new NotFoundError(`No webhook endpoint with id "${id}"`);
     const { rotateSecret, ...fields } = changes;
     await recordAudit(client, actor, {
       action: 'webhook.changed',
@@ -97,7 +102,7 @@ export async function changeWebhookEndpoint(
 export async function removeWebhookEndpoint(pool: Pool, actor: Actor, id: string): Promise<void> {
   const endpoint = await getWebhookEndpoint(pool, actor.tenantId, id);
   await withTransaction(pool, async (client) => {
-    if (!(await deleteEndpoint(client, actor.tenantId, id))) throw new ApiError('not_found', `No webhook endpoint with id "${id}"`);
+    if (!(await deleteEndpoint(client, actor.tenantId, id))) throw new NotFoundError(`No webhook endpoint with id "${id}"`);
     await recordAudit(client, actor, {
       action: 'webhook.deleted',
       targetType: 'webhook_endpoint',
@@ -129,13 +134,13 @@ export async function redeliverWebhook(
   deliveryId: string,
 ): Promise<DeliveryRow> {
   const endpoint = await getWebhookEndpoint(pool, tenantId, endpointId);
-  if (!endpoint.enabled) throw new ApiError('conflict', 'The endpoint is disabled: enable it (PATCH enabled=true) first');
-  if (!isUuid(deliveryId)) throw new ApiError('not_found', `No delivery with id "${deliveryId}"`);
+  if (!endpoint.enabled) throw new ConflictError('The endpoint is disabled: enable it (PATCH enabled=true) first');
+  if (!isUuid(deliveryId)) throw new NotFoundError(`No delivery with id "${deliveryId}"`);
   return withTransaction(pool, async (client) => {
     const existing = await findDelivery(client, endpointId, deliveryId);
-    if (!existing) throw new ApiError('not_found', `No delivery with id "${deliveryId}"`);
+    if (!existing) throw new NotFoundError(`No delivery with id "${deliveryId}"`);
     const delivery = await restartDelivery(client, endpointId, deliveryId);
-    if (!delivery) throw new ApiError('conflict', 'The delivery is still pending: it will be attempted again on schedule');
+    if (!delivery) throw new ConflictError('The delivery is still pending: it will be attempted again on schedule');
     await addDeliveryJob(client, delivery.id);
     return delivery;
   });
@@ -144,7 +149,7 @@ export async function redeliverWebhook(
 /** A `webhook.test` event to this endpoint only, through the same delivery path as real events. */
 export async function sendTestWebhook(pool: Pool, tenantId: string, endpointId: string): Promise<DeliveryRow> {
   const endpoint = await getWebhookEndpoint(pool, tenantId, endpointId);
-  if (!endpoint.enabled) throw new ApiError('conflict', 'The endpoint is disabled: enable it (PATCH enabled=true) first');
+  if (!endpoint.enabled) throw new ConflictError('The endpoint is disabled: enable it (PATCH enabled=true) first');
   const eventId = newTestEventId();
   const body = buildEventBody({ id: eventId, type: 'webhook.test', createdAt: new Date(), data: { endpoint_id: endpoint.id } });
   return withTransaction(pool, async (client) => {

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { listAuditEntries } from '../../audit/audit-log.ts';
 import type { Pool } from '../../db/pool.ts';
 import type { AppEnv } from '../app-env.ts';
-import { bearerSecurity, decodeCursor, errorResponses, json, pageOf, toPage } from '../openapi.ts';
+import { bearerSecurity, errorResponses, json, pageOf } from '../openapi.ts';
+import { decodeCursor, toPage } from '../pagination.ts';
 
 const entrySchema = z
   .object({

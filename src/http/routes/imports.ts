@@ -6,11 +6,12 @@ import { createImport } from '../../imports/create-import.ts';
 import { cancelImport } from '../../imports/finish-import.ts';
 import { writeErrorsCsv } from '../../imports/errors-csv.ts';
 import { getImport } from '../../imports/get-import.ts';
-import { listImportErrors, listImports } from '../../imports/import-queries.ts';
 import { importViewSchema, toImportView } from '../../imports/import-view.ts';
+import { listRejectedRecords, listTenantImports } from '../../imports/list-imports.ts';
 import { actorOf } from '../actor.ts';
 import type { AppEnv } from '../app-env.ts';
-import { bearerSecurity, decodeCursor, errorResponses, json, pageOf, toPage } from '../openapi.ts';
+import { bearerSecurity, errorResponses, json, pageOf } from '../openapi.ts';
+import { decodeCursor, toPage } from '../pagination.ts';
 
 export type ImportRoutesDeps = {
   pool: Pool;
@@ -113,7 +114,7 @@ export function importRoutes(deps: ImportRoutesDeps) {
   app.openapi(listRoute, async (c) => {
     const { limit, cursor } = c.req.valid('query');
     const after = decodeCursor(cursor, importsCursor);
-    const rows = await listImports(deps.pool, c.var.principal.tenantId, { limit: limit + 1, after });
+    const rows = await listTenantImports(deps.pool, c.var.principal.tenantId, { limit: limit + 1, after });
     const page = toPage(rows, limit, toImportView, (row) => ({ v: 2, createdAt: row.created_at_exact, id: row.id }));
     return c.json(page, 200);
   });
@@ -142,10 +143,9 @@ export function importRoutes(deps: ImportRoutesDeps) {
     responses: { 200: json(pageOf(importErrorSchema), 'A page of rejected records'), ...errorResponses(400, 401, 404) },
   });
   app.openapi(errorsRoute, async (c) => {
-    const imp = await getImport(deps.pool, c.var.principal.tenantId, c.req.valid('param').id);
     const { limit, cursor } = c.req.valid('query');
     const afterLine = decodeCursor(cursor, z.number().int().nonnegative());
-    const rows = await listImportErrors(deps.pool, imp.id, { limit: limit + 1, afterLine });
+    const rows = await listRejectedRecords(deps.pool, c.var.principal.tenantId, c.req.valid('param').id, { limit: limit + 1, afterLine });
     const toItem = (row: (typeof rows)[number]) => ({
       line: Number(row.line),
       column: row.column_name,
@@ -162,7 +162,7 @@ export function importRoutes(deps: ImportRoutesDeps) {
     summary: 'Rejected records as CSV, to fix and re-upload',
     description:
       'The header of the uploaded file plus an `error` column, then each rejected record as it was in the file. ' +
-      'Cells starting with = + - @ are prefixed with an apostrophe so spreadsheets do not run them as formulas.',
+      'Cells starting with = + - @, a tab or a carriage return (or the full-width ＝ ＋ － ＠) are prefixed with an apostrophe so spreadsheets do not run them as formulas.',
     security: bearerSecurity,
     request: { params: idParams },
     responses: {

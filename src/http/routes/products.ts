@@ -1,13 +1,13 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { Pool } from '../../db/pool.ts';
-import { findProduct, listProducts } from '../../products/product-queries.ts';
 import { describeProblems, productSchema } from '../../products/product-schema.ts';
 import { productViewSchema, toProductView } from '../../products/product-view.ts';
-import { createProduct, removeProduct, replaceProduct } from '../../products/products.ts';
+import { createProduct, getProduct, listTenantProducts, removeProduct, replaceProduct } from '../../products/products.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../errors.ts';
-import { bearerSecurity, decodeCursor, errorResponses, json, pageOf, toPage } from '../openapi.ts';
+import { bearerSecurity, errorResponses, json, pageOf } from '../openapi.ts';
+import { decodeCursor, toPage } from '../pagination.ts';
 
 const skuParams = z.object({ sku: z.string().meta({ param: { name: 'sku', in: 'path' }, example: 'TSHIRT-RED-M' }) });
 const replaceBody = productSchema.meta({ id: 'ProductInput' });
@@ -32,7 +32,7 @@ export function productRoutes(deps: { pool: Pool }) {
   app.openapi(listRoute, async (c) => {
     const { limit, cursor } = c.req.valid('query');
     const afterSku = decodeCursor(cursor, z.string());
-    const rows = await listProducts(deps.pool, c.var.principal.tenantId, { limit: limit + 1, afterSku });
+    const rows = await listTenantProducts(deps.pool, c.var.principal.tenantId, { limit: limit + 1, afterSku });
     return c.json(toPage(rows, limit, toProductView, (row) => row.sku), 200);
   });
 
@@ -46,9 +46,7 @@ export function productRoutes(deps: { pool: Pool }) {
     responses: { 200: json(productViewSchema, 'The product'), ...errorResponses(401, 404) },
   });
   app.openapi(getRoute, async (c) => {
-    const { sku } = c.req.valid('param');
-    const row = await findProduct(deps.pool, c.var.principal.tenantId, sku);
-    if (!row) throw new ApiError('not_found', `No product with sku "${sku}"`);
+    const row = await getProduct(deps.pool, c.var.principal.tenantId, c.req.valid('param').sku);
     return c.json(toProductView(row), 200);
   });
 

@@ -2,7 +2,6 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { Pool } from '../../db/pool.ts';
 import { IMPORT_EVENT_TYPES } from '../../webhooks/webhook-events.ts';
-import { listEndpoints } from '../../webhooks/webhook-queries.ts';
 import {
   deliveryViewSchema,
   endpointViewSchema,
@@ -15,13 +14,15 @@ import {
   createWebhookEndpoint,
   getWebhookEndpoint,
   listWebhookDeliveries,
+  listWebhookEndpoints,
   redeliverWebhook,
   removeWebhookEndpoint,
   sendTestWebhook,
 } from '../../webhooks/webhooks.ts';
 import { actorOf } from '../actor.ts';
 import type { AppEnv } from '../app-env.ts';
-import { bearerSecurity, decodeCursor, errorResponses, json, pageOf, toPage } from '../openapi.ts';
+import { bearerSecurity, errorResponses, json, pageOf } from '../openapi.ts';
+import { decodeCursor, toPage } from '../pagination.ts';
 
 export type WebhookRoutesDeps = { pool: Pool; allowPrivateWebhooks: boolean };
 
@@ -81,7 +82,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps) {
       security: bearerSecurity,
       responses: { 200: json(z.object({ items: z.array(endpointViewSchema) }), 'Endpoints'), ...errorResponses(401) },
     }),
-    async (c) => c.json({ items: (await listEndpoints(deps.pool, c.var.principal.tenantId)).map(toEndpointView) }, 200),
+    async (c) => c.json({ items: (await listWebhookEndpoints(deps.pool, c.var.principal.tenantId)).map(toEndpointView) }, 200),
   );
 
   app.openapi(
