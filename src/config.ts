@@ -19,9 +19,8 @@ const configSchema = z.object({
   MAX_JSON_BODY_BYTES: integer(1024, 1024 ** 3).default(1024 ** 2),
   RATE_LIMIT_REQUESTS: integer(0, 1_000_000).default(600),
   RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
-  // Progress is published once per committed batch, and promised at least every 1000 rows.
-  // Measured (500K rows, one run each): 250 → 4.9 s new / 7.5 s all updated; 500 → 3.7 / 5.9;
-  // 1000 → 3.8 / 5.1 (medians of 3); 2000 → 4.6 / 5.0. Smaller batches cost, larger gain little.
+  // Progress is published once per committed batch, and promised at least every 1000 rows; smaller
+  // batches cost round trips, larger ones gained little (docs/performance.md, "Batch size").
   BATCH_SIZE: integer(1, 1000).default(1000),
   MAX_RECORD_SIZE: integer(1024, 256 * 1024 ** 2).optional(),
   // The name before MAX_RECORD_SIZE (the limit was always per record, as csv-parse applies it); still read.
