@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { IMPORT_EVENTS_CHANNEL } from '../src/imports/import-queries.ts';
+import { IMPORT_EVENTS_CHANNEL, type LiveEventMessage, parseNotification } from '../src/events/live-events.ts';
 import { createBenchKey, openBenchDatabase, percentile, startServiceProcess, uploadCsvFile } from './bench-support.ts';
 import { generateProductsCsv } from './generate-products-csv.ts';
 
@@ -30,8 +30,8 @@ try {
   await listener.connect();
   await listener.query(`listen ${IMPORT_EVENTS_CHANNEL}`);
   listener.on('notification', (message) => {
-    const payload = JSON.parse(message.payload!) as { type: string; batchesCommitted: number };
-    if (payload.type === 'progress') notifiedAt.set(payload.batchesCommitted, performance.now());
+    const notification = parseNotification(message.payload ?? '');
+    if (notification?.type === 'progress') notifiedAt.set(notification.batchesCommitted, performance.now());
   });
 
   // Park the import before its first batch so every subscriber sees it from the start.
@@ -56,7 +56,7 @@ try {
         const snapshot = new Promise<void>((resolve) => (snapshotSeen = resolve));
         const done = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
         socket.on('message', (data) => {
-          const message = JSON.parse(String(data)) as { type: string; seq: number };
+          const message = JSON.parse(String(data)) as LiveEventMessage;
           if (message.type === 'snapshot') snapshotSeen();
           if (message.type === 'progress') arrivals.push({ seq: message.seq, at: performance.now() });
         });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { IMPORT_EVENTS_CHANNEL } from '../src/events/live-events.ts';
 import { connectEvents, seqs, UpgradeRefused, type EventClient, type EventMessage } from './helpers/event-client.ts';
 import { readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
 
@@ -275,6 +276,67 @@ describe('resilience', () => {
     } finally {
       await slow.stop();
     }
+  });
+});
+
+describe('contracts', () => {
+  it('publishes the message schemas in /openapi.json, as the 101 response of both streams', async () => {
+    const doc = await readJson(await service.request('/openapi.json'));
+    const schemas = doc.components.schemas;
+    const members = { snapshot: 'LiveEventSnapshot', progress: 'LiveEventProgress', finished: 'LiveEventFinished' };
+    const ref = (name: string) => `#/components/schemas/${name}`;
+    expect(schemas.LiveEventMessage.oneOf).toEqual(Object.values(members).map((name) => ({ $ref: ref(name) })));
+    expect(schemas.LiveEventMessage.discriminator).toEqual({
+      propertyName: 'type',
+      mapping: Object.fromEntries(Object.entries(members).map(([type, name]) => [type, ref(name)])),
+    });
+    for (const [type, name] of Object.entries(members)) {
+      expect(schemas[name]).toMatchObject({
+        type: 'object',
+        required: ['type', 'seq', 'import'],
+        properties: { type: { enum: [type] }, seq: { type: 'integer' }, import: { $ref: ref('Import') } },
+      });
+    }
+    for (const path of ['/v1/imports/{id}/events', '/v1/events']) {
+      const switching = doc.paths[path].get.responses['101'];
+      expect(switching.content['application/json'].schema).toEqual({ $ref: ref('LiveEventMessage') });
+      expect(doc.paths[path].get.description).toContain('LiveEventMessage');
+    }
+  });
+
+  it('ignores a NOTIFY payload that is not JSON or not of a known shape, and keeps streaming', async () => {
+    const pause = await pauseImports();
+    const queued = await upload(productsCsv(3000, 'BAD'));
+    const client = connectEvents(service.url, `/v1/imports/${queued.id}/events`, { key });
+    await client.waitFor((m) => m.type === 'snapshot');
+    const before = await listenerPids();
+    const { rows } = await service.pool.query('select tenant_id from imports where id = $1', [queued.id]);
+    const ids = { importId: queued.id, tenantId: rows[0].tenant_id };
+    const counters = { rowsProcessed: 1, rowsInserted: 1, rowsUpdated: 0, rowsUnchanged: 0, rowsRejected: 0 };
+    for (const payload of [
+      'garbage',
+      '',
+      'null',
+      JSON.stringify({ ...ids, type: 'progress', batchesCommitted: 7, ...counters, rowsInserted: 'many' }),
+      JSON.stringify({ ...ids, type: 'progress', batchesCommitted: 7 }),
+      JSON.stringify({ ...ids, type: 'progress', importId: 'not-a-uuid', batchesCommitted: 7, ...counters }),
+      JSON.stringify({ ...ids, type: 'exploded', batchesCommitted: 7, ...counters }),
+      JSON.stringify({ ...ids, type: 'finished', status: 'succeeded', batchesCommitted: -1 }),
+    ]) {
+      await service.pool.query('select pg_notify($1, $2)', [IMPORT_EVENTS_CHANNEL, payload]);
+    }
+    await pause.release();
+    expect(await client.closed).toEqual({ code: 1000, reason: 'import finished' });
+
+    // Had any been taken, seq 7 would have come, or the later batches been dropped as old.
+    expect(client.messages.map((m) => [m.type, m.seq])).toEqual([
+      ['snapshot', 0],
+      ['progress', 1],
+      ['progress', 2],
+      ['progress', 3],
+      ['finished', 4],
+    ]);
+    expect(await listenerPids()).toEqual(before); // the same LISTEN connection: nothing was lost
   });
 });
 

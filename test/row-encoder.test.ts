@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeProduct, encodeValidRecord, planRow, type RowFrame } from '../src/imports/row-encoder.ts';
+import { copyColumns, encodeProduct, encodeValidRecord, planRow, type RowFrame } from '../src/imports/row-encoder.ts';
 import { productSchema } from '../src/products/product-schema.ts';
 import { PRODUCT_FIELDS, type ProductField } from '../src/products/product-values.ts';
 
@@ -46,6 +46,9 @@ function compare(values: Partial<Record<ProductField, string>>) {
   }
   const fast = encodeValidRecord(fields, planRow(columns), frameFor(columns));
   expect(fast, JSON.stringify(values)).toEqual(viaSchema(fields, columns));
+  // One value per COPY column (tabs inside values are escaped); test/product-table.test.ts loads
+  // such lines into products and staging and checks each value lands in its column.
+  if (fast) expect(fast.copy.slice(0, -1).split('\t')).toHaveLength(copyColumns(columns.has('updated_at')).split(', ').length);
   return fast !== undefined;
 }
 

@@ -1,7 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
-import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from './helpers/webhook-receiver.ts';
+import { buildEventBody, enqueueImportFinishedEvent, webhookEventSchema, WEBHOOK_EVENT_VERSION } from '../src/webhooks/webhook-events.ts';
+import type { ImportRow } from '../src/imports/import-queries.ts';
+import { startWebhookReceiver, webhookBodyProblem, type ReceivedWebhook, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 
 const SCHEDULE = [0.05, 0.05, 0.05];
 let service: TestService;
@@ -85,6 +87,7 @@ describe('delivery of import events', () => {
     expect(body).toEqual({
       id: `evt_${done.id}`,
       type: 'import.succeeded',
+      version: 1,
       created_at: done.finished_at,
       data: { import: { ...done, errors_url: `https://lading.example.com/v1/imports/${done.id}/errors` } },
     });
@@ -122,7 +125,26 @@ describe('delivery of import events', () => {
     const requests = receiver.received.slice(before).filter((r) => r.path === '/retry');
     expect(requests).toHaveLength(3);
     expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(new Set(requests.map((r) => r.body)).size).toBe(1);
     for (const request of requests) expect(verify(endpoint.secret, request)).toBeTruthy();
+  });
+
+  it('freezes the body when the delivery is queued: a redelivery after the import changed sends the same bytes', async () => {
+    const { key } = await service.createTenant('frozen');
+    const endpoint = await register(key, { url: `${receiver.url}/frozen` });
+    const done = await runImport(key, 'sku,name\nF-1,x\n');
+    const [delivery] = await finishedDeliveries(key, endpoint.id);
+    const first = receiver.received.filter((r) => r.path === '/frozen');
+    expect(first).toHaveLength(1);
+
+    await service.pool.query("update imports set filename = 'renamed.csv', warnings = array['changed later'] where id = $1", [done.id]);
+    const redeliver = await service.request(`/v1/webhooks/${endpoint.id}/deliveries/${delivery!.id}/redeliver`, { method: 'POST', key });
+    expect(redeliver.status).toBe(202);
+    await receiver.waitForRequests(receiver.received.length + 1);
+    const all = receiver.received.filter((r) => r.path === '/frozen');
+    expect(all).toHaveLength(2);
+    expect(all[1]!.body).toBe(first[0]!.body);
+    expect(all[1]!.headers['webhook-id']).toBe(`evt_${done.id}`);
   });
 
   it('honours Retry-After on 429 instead of the schedule', async () => {
@@ -299,5 +321,100 @@ describe('managing endpoints', () => {
     expect(disabled.secret).toBeUndefined();
     expect((await service.request(`/v1/webhooks/${endpoint.id}`, { method: 'DELETE', key })).status).toBe(204);
     expect((await service.request(`/v1/webhooks/${endpoint.id}`, { key })).status).toBe(404);
+  });
+});
+
+describe('the webhook body contract', () => {
+  const EVENTS = {
+    'import.succeeded': 'ImportSucceededEvent',
+    'import.failed': 'ImportFailedEvent',
+    'import.cancelled': 'ImportCancelledEvent',
+    'webhook.test': 'WebhookTestEvent',
+  };
+
+  it('publishes every event type under the OpenAPI 3.1 webhooks of /openapi.json, its body the named schema', async () => {
+    const doc = await readJson(await service.request('/openapi.json'));
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    expect(webhookEventSchema.options.map((member) => member.shape.type.value).sort()).toEqual(Object.keys(EVENTS).sort());
+    expect(Object.keys(doc.webhooks).sort()).toEqual(Object.keys(EVENTS).sort());
+    for (const [type, component] of Object.entries(EVENTS)) {
+      const operation = doc.webhooks[type].post;
+      expect(operation.requestBody.content['application/json'].schema).toEqual({ $ref: `#/components/schemas/${component}` });
+      const schema = doc.components.schemas[component];
+      expect(schema.properties.type.enum).toEqual([type]);
+      expect(schema.properties.version.enum).toEqual([WEBHOOK_EVENT_VERSION]);
+      expect(schema.required).toEqual(['id', 'type', 'version', 'created_at', 'data']);
+      const headers = operation.parameters.filter((p: { in: string }) => p.in === 'header').map((p: { name: string }) => p.name);
+      expect(headers).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+      expect(Object.keys(operation.responses)).toContain('2XX');
+    }
+    // data.import is the Import schema itself (by reference), plus errors_url.
+    const importData = doc.components.schemas.ImportSucceededEvent.properties.data.properties.import;
+    expect(importData.allOf[0]).toEqual({ $ref: '#/components/schemas/Import' });
+    expect(importData.allOf[1].required).toEqual(['errors_url']);
+    expect(doc.components.schemas.WebhookEvent.discriminator.propertyName).toBe('type');
+  });
+
+  const view = {
+    id: '0b7e5f4c-3f0e-4d8a-9a57-2f1c6f0c1d2e',
+    status: 'succeeded' as const,
+    filename: 'p.csv',
+    bytes: 10,
+    sha256: 'ab',
+    rows_processed: 1,
+    rows_inserted: 1,
+    rows_updated: 0,
+    rows_unchanged: 0,
+    rows_rejected: 0,
+    batches_committed: 1,
+    warnings: [],
+    error: null,
+    created_at: '2025-01-01T00:00:00.000Z',
+    started_at: '2025-01-01T00:00:01.000Z',
+    finished_at: '2025-01-01T00:00:02.000Z',
+  };
+  const errorsUrl = `https://lading.example.com/v1/imports/${view.id}/errors`;
+
+  it('builds bodies only through the schema: a wrong shape is refused before it is stored', () => {
+    const good = buildEventBody({ id: 'evt_1', type: 'import.succeeded', createdAt: new Date(view.finished_at), data: { import: { ...view, errors_url: errorsUrl } } });
+    expect(Object.keys(JSON.parse(good))).toEqual(['id', 'type', 'version', 'created_at', 'data']);
+    expect(webhookBodyProblem(good)).toBeNull();
+
+    const wrong = [
+      { id: 'evt_1', type: 'import.succeeded', createdAt: new Date(), data: { endpoint_id: view.id } }, // a test event's data
+      { id: 'evt_1', type: 'import.succeeded', createdAt: new Date(), data: { import: view } }, // no errors_url
+      { id: 'evt_1', type: 'import.failed', createdAt: new Date(), data: { import: { ...view, rows_inserted: -1, errors_url: errorsUrl } } },
+      { id: 'evt_1', type: 'import.processing', createdAt: new Date(), data: { import: { ...view, errors_url: errorsUrl } } }, // no such event
+      { id: 'evt_1', type: 'webhook.test', createdAt: new Date(), data: { endpoint_id: 'not-a-uuid' } },
+    ];
+    for (const event of wrong) expect(() => buildEventBody(event as never)).toThrow(/webhook body does not match its schema/);
+  });
+
+  it('writes no delivery for an import that has not ended', async () => {
+    const row: ImportRow = {
+      ...{ id: view.id, tenant_id: view.id, status: 'processing', filename: null, file_path: '/x', bytes: '1', sha256: 'ab', header: null },
+      ...{ rows_processed: '0', rows_inserted: '0', rows_updated: '0', rows_unchanged: '0', rows_rejected: '0', batches_committed: 0 },
+      ...{ warnings: [], error: null, checkpoint_byte: '0', checkpoint_line: '0', created_at: new Date(), started_at: null, finished_at: null },
+    };
+    const db = { query: () => Promise.reject(new Error('nothing may be written')) } as never;
+    await expect(enqueueImportFinishedEvent(db, row, 'https://x')).rejects.toThrow(/is processing, not ended/);
+  });
+
+  it('the receiver fails a test on a body that is not a WebhookEvent, exactly', async () => {
+    const good = buildEventBody({ id: 'evt_t', type: 'webhook.test', createdAt: new Date(), data: { endpoint_id: view.id } });
+    const unversioned = JSON.stringify({ ...JSON.parse(good), version: undefined });
+    const extraField = JSON.stringify({ ...JSON.parse(good), data: { endpoint_id: view.id, secret: 'whsec_x' } });
+    expect(webhookBodyProblem(good)).toBeNull();
+    expect(webhookBodyProblem(unversioned)).toMatch(/version/);
+    expect(webhookBodyProblem(extraField)).toMatch(/fields the schema does not describe/);
+    expect(webhookBodyProblem('{"id":')).toMatch(/not JSON/);
+
+    const receiver = await startWebhookReceiver();
+    await fetch(`${receiver.url}/hook`, { method: 'POST', body: good });
+    expect(receiver.received).toHaveLength(1);
+    await fetch(`${receiver.url}/hook`, { method: 'POST', body: unversioned });
+    expect(() => receiver.received).toThrow(/do not match webhookEventSchema/);
+    await expect(receiver.waitForRequests(2)).rejects.toThrow(/do not match webhookEventSchema/);
+    await expect(receiver.close()).rejects.toThrow(/POST \/hook: .*version/s);
   });
 });

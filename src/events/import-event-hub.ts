@@ -2,9 +2,7 @@ import type { Queryable } from '../db/pool.ts';
 import { findImport, findImportById, listWatchableImports, type ImportRow } from '../imports/import-queries.ts';
 import { toImportView, type ImportView } from '../imports/import-view.ts';
 import type { Logger } from '../logger.ts';
-import type { ImportNotification } from './import-events-listener.ts';
-
-export type EventMessage = { type: 'snapshot' | 'progress' | 'finished'; seq: number; import: ImportView };
+import { encodeLiveEvent, type ImportNotification, liveEvent, type LiveEventMessage } from './live-events.ts';
 
 /**
  * Where a subscriber's messages go (a WebSocket in production). `send` gets the message already
@@ -20,14 +18,10 @@ export type Subscription = {
   /** Highest seq sent per import: nothing at or below it is sent again, so seq only increases. */
   lastSeq: Map<string, number>;
   /** Messages that arrived before the snapshot was sent; null once started. */
-  pending: EventMessage[] | null;
+  pending: LiveEventMessage[] | null;
 };
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
-function encode(message: EventMessage): Buffer {
-  return Buffer.from(JSON.stringify(message));
-}
 
 /**
  * Fans import notifications out to subscribers. seq is the import's batches_committed (finished
@@ -59,7 +53,7 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
     return next;
   }
 
-  function deliver(subscriptions: Subscription[], message: EventMessage): void {
+  function deliver(subscriptions: Subscription[], message: LiveEventMessage): void {
     let json: Buffer | undefined; // serialised once, however many subscribers
     for (const sub of subscriptions) {
       if (sub.pending) {
@@ -69,7 +63,7 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
       const importId = message.import.id;
       if (message.seq <= (sub.lastSeq.get(importId) ?? -1)) continue;
       sub.lastSeq.set(importId, message.seq);
-      json ??= encode(message);
+      json ??= encodeLiveEvent(message);
       sub.sink.send(json);
       if (message.type === 'finished' && sub.importId !== null) {
         unsubscribe(sub);
@@ -78,10 +72,10 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
     }
   }
 
-  function messagesFor(row: ImportRow): EventMessage[] {
+  /** The import's state as it is now: progress, or finished once it has ended. */
+  function messageFor(row: ImportRow): LiveEventMessage {
     const view = toImportView(row);
-    if (!TERMINAL.has(view.status)) return [{ type: 'progress', seq: view.batches_committed, import: view }];
-    return [{ type: 'finished', seq: view.batches_committed + 1, import: view }];
+    return TERMINAL.has(view.status) ? liveEvent.finished(view) : liveEvent.progress(view);
   }
 
   async function progressView(n: Extract<ImportNotification, { type: 'progress' }>): Promise<ImportView> {
@@ -137,8 +131,8 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
       for (const row of rows) {
         const view = toImportView(row);
         sub.lastSeq.set(view.id, view.batches_committed);
-        sub.sink.send(encode({ type: 'snapshot', seq: view.batches_committed, import: view }));
-        if (TERMINAL.has(view.status)) deliver([sub], messagesFor(row)[0]!);
+        sub.sink.send(encodeLiveEvent(liveEvent.snapshot(view)));
+        if (TERMINAL.has(view.status)) deliver([sub], liveEvent.finished(view));
       }
       for (const message of queued) deliver([sub], message);
     },
@@ -151,11 +145,11 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
       void enqueue(importId, async () => {
         if (notification.type === 'progress') {
           const view = await progressView(notification);
-          deliver(interested(tenantId, importId), { type: 'progress', seq: view.batches_committed, import: view });
+          deliver(interested(tenantId, importId), liveEvent.progress(view));
         } else {
           baseViews.delete(importId);
           const row = await findImportById(deps.pool, importId);
-          if (row) deliver(interested(tenantId, importId), messagesFor(row)[0]!);
+          if (row) deliver(interested(tenantId, importId), messageFor(row));
         }
       });
     },
@@ -171,13 +165,13 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
         work.push(
           enqueue(importId, async () => {
             const row = await findImport(deps.pool, tenantId, importId);
-            if (row) deliver(interested(tenantId, importId), messagesFor(row)[0]!);
+            if (row) deliver(interested(tenantId, importId), messageFor(row));
           }),
         );
       }
       for (const tenantId of byTenant.keys()) {
         for (const row of await listWatchableImports(deps.pool, tenantId, lostAt)) {
-          work.push(enqueue(row.id, async () => deliver(interested(tenantId, row.id), messagesFor(row)[0]!)));
+          work.push(enqueue(row.id, async () => deliver(interested(tenantId, row.id), messageFor(row))));
         }
       }
       await Promise.all(work);
@@ -188,12 +182,6 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
         unsubscribe(sub);
         sub.sink.close(code, reason);
       }
-    },
-
-    get subscriberCount(): number {
-      let count = 0;
-      for (const set of [...byImport.values(), ...byTenant.values()]) count += set.size;
-      return count;
     },
   };
 }

@@ -1,30 +1,6 @@
 import pg from 'pg';
-import { z } from 'zod';
-import { IMPORT_EVENTS_CHANNEL } from '../imports/import-queries.ts';
 import type { Logger } from '../logger.ts';
-
-const counter = z.number().int().nonnegative();
-export const importNotificationSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('progress'),
-    importId: z.uuid(),
-    tenantId: z.union([z.string(), z.number()]).transform(String),
-    batchesCommitted: counter,
-    rowsProcessed: counter,
-    rowsInserted: counter,
-    rowsUpdated: counter,
-    rowsUnchanged: counter,
-    rowsRejected: counter,
-  }),
-  z.object({
-    type: z.literal('finished'),
-    importId: z.uuid(),
-    tenantId: z.union([z.string(), z.number()]).transform(String),
-    status: z.string(),
-    batchesCommitted: counter,
-  }),
-]);
-export type ImportNotification = z.infer<typeof importNotificationSchema>;
+import { IMPORT_EVENTS_CHANNEL, type ImportNotification, parseNotification } from './live-events.ts';
 
 export type ImportEventsListener = { stop(): Promise<void> };
 
@@ -52,8 +28,8 @@ export async function startImportEventsListener(options: {
     const next = new pg.Client({ connectionString: options.connectionString, application_name: 'lading-listener' });
     next.on('notification', (message) => {
       if (message.channel !== IMPORT_EVENTS_CHANNEL || !message.payload) return;
-      const parsed = importNotificationSchema.safeParse(JSON.parse(message.payload));
-      if (parsed.success) options.onNotification(parsed.data);
+      const notification = parseNotification(message.payload);
+      if (notification) options.onNotification(notification);
       else log.warn({ payload: message.payload }, 'ignored a malformed import notification');
     });
     const lost = () => {

@@ -17,6 +17,7 @@ import { importRoutes } from './routes/imports.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { productRoutes } from './routes/products.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { registerWebhookDocs } from './webhook-docs.ts';
 
 export type AppDeps = {
   pool: Pool;
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps) {
     scheme: 'bearer',
     description: 'An API key from `npm run apikey -- create --tenant NAME`',
   });
+  registerWebhookDocs(app); // the OpenAPI 3.1 `webhooks` section: every event body Lading sends
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

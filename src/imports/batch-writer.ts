@@ -3,9 +3,10 @@ import { finished } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.ts';
 import { isUuid } from '../db/is-uuid.ts';
+import { KEY_COLUMNS, WRITTEN_COLUMNS, type ProductColumnRole } from '../products/product-table.ts';
 import { SKU_PATTERN, type ProductField } from '../products/product-values.ts';
 import type { EncodedBatch } from './batch-builder.ts';
-import { IMPORT_EVENTS_CHANNEL } from './import-queries.ts';
+import { IMPORT_EVENTS_CHANNEL, notifyPayloadSql } from '../events/live-events.ts';
 import { copyColumns } from './row-encoder.ts';
 
 export type BatchResult = {
@@ -17,15 +18,20 @@ export type BatchResult = {
   batches_committed: number;
 };
 
-const OPTIONAL_FIELDS = ['description', 'price', 'currency', 'quantity', 'category', 'status'] as const;
 const UNIQUE_VIOLATION = '23505';
-// Staged columns the upsert does not take as they are: ids come from its parameters, and a file
-// without updated_at leaves that column null in staging (now(), as an insert's default would).
-const STAGED_VALUE: Record<string, string> = {
-  tenant_id: '$9::bigint',
-  last_import_id: '$1::uuid',
-  updated_at: 'coalesce(s.updated_at, now())',
+// Staged columns the upsert does not take as they are, by role (product-table.ts): ids come from
+// its parameters, and a file without updated_at (the stamp) leaves that column null in staging
+// (now(), as an insert's default would).
+const STAGED_VALUE: Partial<Record<ProductColumnRole, (column: string) => string>> = {
+  tenant: () => '$9::bigint',
+  import: () => '$1::uuid',
+  stamp: (column) => `coalesce(s.${column}, now())`,
 };
+// The staging table's columns: the COPY columns (row-encoder.ts), each product field of its type
+// in products, so COPY parses (and refuses) values just as a COPY straight into products would.
+const STAGING_COLUMNS = WRITTEN_COLUMNS.map(
+  (column) => `${column.name} ${column.role === 'tenant' || column.role === 'import' ? 'text' : column.type}`,
+).join(', ');
 
 /**
  * Sets up the job's connection. Batch commits need not wait for their WAL flush: a batch lost to
@@ -37,10 +43,7 @@ const STAGED_VALUE: Record<string, string> = {
 export async function prepareWriterSession(client: PoolClient): Promise<void> {
   await client.query(`
     set synchronous_commit = off;
-    create temp table if not exists import_staging (
-      tenant_id text, sku text, name text, description text, price numeric(14, 2), currency text,
-      quantity integer, category text, status text, updated_at timestamptz, last_import_id text
-    ) on commit delete rows`);
+    create temp table if not exists import_staging (${STAGING_COLUMNS}) on commit delete rows`);
 }
 
 /** Undoes prepareWriterSession's setting before the connection goes back to the pool. */
@@ -150,19 +153,23 @@ function lockAndProbe(target: { importId: string; tenantId: string }, batch: Enc
  * unchanged.
  */
 function buildFinishStatement(target: { fields: ReadonlySet<ProductField> }, rows: 'inserted' | 'staged'): string {
-  const present = OPTIONAL_FIELDS.filter((field) => target.fields.has(field));
-  const columns = ['tenant_id', 'sku', 'name', ...present, 'updated_at', 'last_import_id'];
-  const compared = ['name', ...present, ...(target.fields.has('updated_at') ? ['updated_at'] : [])];
+  const has = (column: { name: string }) => target.fields.has(column.name as ProductField);
+  const upserted = WRITTEN_COLUMNS.filter((column) => column.role !== 'optional' || has(column));
+  const columns = upserted.map((column) => column.name);
+  const updated = upserted.filter((column) => !column.key).map((column) => column.name);
+  const compared = upserted
+    .filter((column) => !column.key && column.role !== 'import' && (column.role === 'required' || has(column)))
+    .map((column) => column.name);
   const written =
     rows === 'inserted'
       ? `written as (select $3::bigint as inserted, 0::bigint as updated, $3::bigint as total)`
       : `upserted as (
       insert into products as p (${columns.join(', ')})
-      select ${columns.map((c) => STAGED_VALUE[c] ?? `s.${c}`).join(', ')}
+      select ${upserted.map((c) => STAGED_VALUE[c.role]?.(c.name) ?? `s.${c.name}`).join(', ')}
       from import_staging s
       order by s.sku collate "C"
-      on conflict (tenant_id, sku) do update set
-        ${columns.slice(2).map((c) => `${c} = excluded.${c}`).join(', ')}
+      on conflict (${KEY_COLUMNS.join(', ')}) do update set
+        ${updated.map((c) => `${c} = excluded.${c}`).join(', ')}
       where (${compared.map((c) => `p.${c}`).join(', ')}) is distinct from (${compared.map((c) => `excluded.${c}`).join(', ')})
       returning (xmax = 0) as inserted
     ),
@@ -192,9 +199,15 @@ function buildFinishStatement(target: { fields: ReadonlySet<ProductField> }, row
     )
     select rows_processed, rows_inserted, rows_updated, rows_unchanged, rows_rejected, batches_committed,
       -- Delivered at commit, to every API process: small (ids and counters), one per batch.
-      pg_notify('${IMPORT_EVENTS_CHANNEL}', json_build_object(
-        'type', 'progress', 'importId', id, 'tenantId', tenant_id, 'batchesCommitted', batches_committed,
-        'rowsProcessed', rows_processed, 'rowsInserted', rows_inserted, 'rowsUpdated', rows_updated,
-        'rowsUnchanged', rows_unchanged, 'rowsRejected', rows_rejected)::text) as notified
+      pg_notify('${IMPORT_EVENTS_CHANNEL}', ${notifyPayloadSql('progress', {
+        importId: 'id',
+        tenantId: 'tenant_id',
+        batchesCommitted: 'batches_committed',
+        rowsProcessed: 'rows_processed',
+        rowsInserted: 'rows_inserted',
+        rowsUpdated: 'rows_updated',
+        rowsUnchanged: 'rows_unchanged',
+        rowsRejected: 'rows_rejected',
+      })}) as notified
     from counted`;
 }

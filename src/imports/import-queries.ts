@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/pool.ts';
+import { IMPORT_EVENTS_CHANNEL, notifyPayloadSql } from '../events/live-events.ts';
 
 export const IMPORT_TASK = 'import_products_csv';
-export const IMPORT_EVENTS_CHANNEL = 'lading_import_events';
 
 export type ImportStatus = 'queued' | 'processing' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -134,9 +134,12 @@ export async function markImportFinished(
        where id = $1 and status = any ($5::text[]) and ($6::bigint is null or tenant_id = $6)
        returning *
      )
-     select finished.*, pg_notify($4, json_build_object(
-       'type', 'finished', 'importId', finished.id, 'tenantId', finished.tenant_id,
-       'status', finished.status, 'batchesCommitted', finished.batches_committed)::text)
+     select finished.*, pg_notify($4, ${notifyPayloadSql('finished', {
+       importId: 'finished.id',
+       tenantId: 'finished.tenant_id',
+       status: 'finished.status',
+       batchesCommitted: 'finished.batches_committed',
+     })})
      from finished`,
     [id, outcome.status, outcome.error ?? null, IMPORT_EVENTS_CHANNEL, scope.from, scope.tenantId ?? null],
   );

@@ -14,17 +14,19 @@ import {
   normalizeTimestamp,
   type ProductField,
 } from '../products/product-values.ts';
+import { WRITTEN_COLUMNS } from '../products/product-table.ts';
 
 // Valid rows travel to PostgreSQL as COPY text-format lines in the column order of COPY_COLUMNS,
 // straight into products (a batch whose skus are all new) or into the staging table that the
 // upsert reads (any other batch). This module writes those lines: straight from a CSV record when
 // every value is valid (the fast path: the same rules as the zod schema, without building
 // objects), or from a zod result. Rejected records go separately, as RejectedRecord values.
+// The columns are every column the application writes, in table order (product-table.ts):
+// encodeProduct follows that list; encodeValidRecord, the hot path, is written out by hand for
+// speed, and the tests hold it to encodeProduct and the lines of both to the table.
 
-export const COPY_COLUMNS = [
-  'tenant_id', 'sku', 'name', 'description', 'price', 'currency', 'quantity', 'category', 'status', 'updated_at',
-  'last_import_id',
-] as const;
+export const COPY_COLUMNS: readonly string[] = WRITTEN_COLUMNS.map((column) => column.name);
+const STAMP_COLUMN = WRITTEN_COLUMNS.find((column) => column.role === 'stamp')?.name;
 
 /**
  * What every line of one batch shares: the tenant and import ids, and what a blank updated_at
@@ -35,7 +37,7 @@ export type RowFrame = { tenantId: string; importId: string; blankUpdatedAt: str
 
 /** The COPY column list of the lines of a file with, or without, an updated_at column. */
 export function copyColumns(withUpdatedAt: boolean): string {
-  return COPY_COLUMNS.filter((column) => column !== 'updated_at' || withUpdatedAt).join(', ');
+  return COPY_COLUMNS.filter((column) => column !== STAMP_COLUMN || withUpdatedAt).join(', ');
 }
 
 export type RejectedRecord = { line: number; column: string | null; message: string; values: string[] };
@@ -95,14 +97,21 @@ function optional<T>(fields: string[], index: number, normalize: (value: string)
   return isBlank(raw) ? null : normalize(raw);
 }
 
-/** The line of a product the zod schema accepted. */
+/** The line of a product the zod schema accepted: its values in the order of COPY_COLUMNS. */
 export function encodeProduct(product: Product, frame: RowFrame): string {
-  const cell = (value: string | number | null | undefined) => (value === null || value === undefined ? '\\N' : escapeCopy(String(value)));
-  return (
-    `${frame.tenantId}\t${cell(product.sku)}\t${cell(product.name)}\t${cell(product.description)}\t${cell(product.price)}` +
-    `\t${cell(product.currency)}\t${cell(product.quantity)}\t${cell(product.category)}\t${cell(product.status)}` +
-    `${frame.blankUpdatedAt === null ? '' : `\t${product.updated_at ?? frame.blankUpdatedAt}`}\t${frame.importId}\n`
-  );
+  const cells: string[] = [];
+  for (const column of WRITTEN_COLUMNS) {
+    if (column.role === 'tenant') cells.push(frame.tenantId);
+    else if (column.role === 'import') cells.push(frame.importId);
+    else if (column.role === 'stamp') {
+      if (frame.blankUpdatedAt !== null) cells.push(cell(product[column.name as ProductField] ?? frame.blankUpdatedAt));
+    } else cells.push(cell(product[column.name as ProductField]));
+  }
+  return `${cells.join('\t')}\n`;
+}
+
+function cell(value: string | number | null | undefined): string {
+  return value === null || value === undefined ? '\\N' : escapeCopy(String(value));
 }
 
 /** A rejected record: its line, why, and its values as they were (NUL, which text cannot hold, as U+FFFD). */

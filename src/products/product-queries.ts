@@ -1,25 +1,25 @@
 import type { Queryable } from '../db/pool.ts';
 import type { Product } from './product-schema.ts';
+import { KEY_COLUMNS, SHOWN_COLUMNS, WRITTEN_COLUMNS, type ProductField, type ProductRow } from './product-table.ts';
 
-export type ProductRow = {
-  sku: string;
-  name: string;
-  description: string | null;
-  price: string | null;
-  currency: string | null;
-  quantity: number | null;
-  category: string | null;
-  status: string;
-  updated_at: Date;
-  created_at: Date;
-  last_import_id: string | null;
-};
+export type { ProductRow } from './product-table.ts';
 
-const COLUMNS = 'sku, name, description, price, currency, quantity, category, status, updated_at, created_at, last_import_id';
+// Column lists from the products table's definition (product-table.ts). A row is read with every
+// column but the tenant. A product is written as its tenant and its fields, a missing updated_at
+// (the stamp) becoming now() as the column's default would; a replace writes every field (the API
+// gives all of them) and the row no longer counts as written by an import.
+const COLUMNS = SHOWN_COLUMNS.map((column) => column.name).join(', ');
+const WRITTEN = WRITTEN_COLUMNS.filter((column) => column.role !== 'import');
+const INSERT = `insert into products (${WRITTEN.map((column) => column.name).join(', ')})
+     values (${WRITTEN.map((column, i) => (column.role === 'stamp' ? `coalesce($${i + 1}, now())` : `$${i + 1}`)).join(', ')})
+     on conflict (${KEY_COLUMNS.join(', ')})`;
+const REPLACE = [
+  ...WRITTEN.filter((column) => !column.key).map((column) => `${column.name} = excluded.${column.name}`),
+  ...WRITTEN_COLUMNS.filter((column) => column.role === 'import').map((column) => `${column.name} = null`),
+].join(', ');
 
 function values(tenantId: string, p: Product): unknown[] {
-  return [tenantId, p.sku, p.name, p.description ?? null, p.price ?? null, p.currency ?? null, p.quantity ?? null,
-    p.category ?? null, p.status, p.updated_at ?? null];
+  return WRITTEN.map((column) => (column.role === 'tenant' ? tenantId : (p[column.name as ProductField] ?? null)));
 }
 
 export async function findProduct(db: Queryable, tenantId: string, sku: string): Promise<ProductRow | undefined> {
@@ -49,9 +49,7 @@ export async function listProducts(
 /** Returns undefined when the sku already exists. */
 export async function insertProduct(db: Queryable, tenantId: string, p: Product): Promise<ProductRow | undefined> {
   const { rows } = await db.query<ProductRow>(
-    `insert into products (tenant_id, sku, name, description, price, currency, quantity, category, status, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))
-     on conflict (tenant_id, sku) do nothing
+    `${INSERT} do nothing
      returning ${COLUMNS}`,
     values(tenantId, p),
   );
@@ -65,12 +63,7 @@ export async function upsertProduct(
   p: Product,
 ): Promise<ProductRow & { inserted: boolean }> {
   const { rows } = await db.query<ProductRow & { inserted: boolean }>(
-    `insert into products (tenant_id, sku, name, description, price, currency, quantity, category, status, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))
-     on conflict (tenant_id, sku) do update set
-       name = excluded.name, description = excluded.description, price = excluded.price,
-       currency = excluded.currency, quantity = excluded.quantity, category = excluded.category,
-       status = excluded.status, updated_at = excluded.updated_at, last_import_id = null
+    `${INSERT} do update set ${REPLACE}
      returning ${COLUMNS}, (xmax = 0) as inserted`,
     values(tenantId, p),
   );

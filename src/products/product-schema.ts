@@ -15,6 +15,7 @@ import {
   normalizeTimestamp,
   PRODUCT_STATUSES,
   type Invalid,
+  type ProductField,
 } from './product-values.ts';
 
 export { PRODUCT_FIELDS, PRODUCT_STATUSES, REQUIRED_PRODUCT_FIELDS, type ProductField } from './product-values.ts';
@@ -22,7 +23,9 @@ export { PRODUCT_FIELDS, PRODUCT_STATUSES, REQUIRED_PRODUCT_FIELDS, type Product
 // One schema for a product, whether it arrives as a CSV record (every value a string) or as
 // JSON through the products API (numbers allowed for price and quantity). Blank optional values
 // mean "no value" (null). Messages are written to be shown to a person next to a line number.
-// The rules themselves live in product-values.ts, shared with the CSV fast path.
+// The rules themselves live in product-values.ts, shared with the CSV fast path. The keys are the
+// product fields of the products table's definition (product-table.ts): the type checker refuses
+// a field missing here or one the table does not have.
 
 /** A zod step applying one rule, with the message a person sees when the value is refused. */
 function rule<In, Result>(normalize: (value: In) => Result, message: string) {
@@ -78,7 +81,7 @@ export const productSchema = z
         .string({ error: 'must be text' })
         .transform(rule(normalizeTimestamp, 'must be an ISO-8601 date or date-time (e.g. 2024-05-01T12:00:00Z)')),
     ),
-  })
+  } satisfies Record<ProductField, z.ZodType>)
   .meta({
     id: 'ProductInput',
     description: 'A product as written by a CSV row or the products API.',

@@ -3,19 +3,9 @@
 // calls them directly for the rows that are valid, which is nearly all of them. One definition,
 // so the two can only agree; tests check that they do on every kind of value.
 
-export const PRODUCT_FIELDS = [
-  'sku',
-  'name',
-  'description',
-  'price',
-  'currency',
-  'quantity',
-  'category',
-  'status',
-  'updated_at',
-] as const;
-export type ProductField = (typeof PRODUCT_FIELDS)[number];
-export const REQUIRED_PRODUCT_FIELDS: readonly ProductField[] = ['sku', 'name'];
+// The fields themselves (names, which are required) come from the products table's definition.
+export { PRODUCT_FIELDS, REQUIRED_PRODUCT_FIELDS, type ProductField } from './product-table.ts';
+
 export const PRODUCT_STATUSES = ['active', 'inactive', 'archived'] as const;
 export type ProductStatus = (typeof PRODUCT_STATUSES)[number];
 

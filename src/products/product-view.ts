@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { PRODUCT_STATUSES } from './product-schema.ts';
-import type { ProductRow } from './product-queries.ts';
+import type { ProductRow } from './product-table.ts';
 
+// A product as the API shows it: every column of a product row (product-table.ts SHOWN_COLUMNS),
+// the type checker refusing a key the row does not have or a column left out.
 export const productViewSchema = z
   .object({
     sku: z.string(),
@@ -15,7 +17,7 @@ export const productViewSchema = z
     updated_at: z.iso.datetime(),
     created_at: z.iso.datetime(),
     last_import_id: z.uuid().nullable().meta({ description: 'The import that last wrote this product, if any' }),
-  })
+  } satisfies Record<keyof ProductRow, z.ZodType>)
   .meta({ id: 'Product' });
 
 export type ProductView = z.infer<typeof productViewSchema>;

@@ -35,6 +35,8 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): P
       return;
     }
 
+    // The body as stored when the delivery was queued (frozen there, see enqueueImportFinishedEvent):
+    // never rebuilt, so every attempt and redelivery sends the same bytes under the same webhook-id.
     const result = await sendWebhook(
       { url: delivery.url, eventId: delivery.event_id, body: delivery.body, secrets: delivery.secrets },
       { timeoutMs: deps.webhooks.timeoutMs, allowPrivate: deps.webhooks.allowPrivate },

@@ -151,6 +151,7 @@ export async function sendTestWebhook(pool: Pool, tenantId: string, endpointId: 
   const endpoint = await getWebhookEndpoint(pool, tenantId, endpointId);
   if (!endpoint.enabled) throw new ConflictError('The endpoint is disabled: enable it (PATCH enabled=true) first');
   const eventId = newTestEventId();
+  // Validated against WebhookTestEvent; frozen once the delivery row stores it (retries send these bytes).
   const body = buildEventBody({ id: eventId, type: 'webhook.test', createdAt: new Date(), data: { endpoint_id: endpoint.id } });
   return withTransaction(pool, async (client) => {
     const delivery = await insertDelivery(client, { endpointId, tenantId, eventId, type: 'webhook.test', body });

@@ -1,20 +1,44 @@
+import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
+import { z } from 'zod';
+import type { LiveEventMessage } from '../../src/events/live-events.ts';
 
-export type EventMessage = {
-  type: 'snapshot' | 'progress' | 'finished';
-  seq: number;
-  import: {
-    id: string;
-    status: string;
-    rows_processed: number;
-    rows_inserted: number;
-    rows_updated: number;
-    rows_rejected: number;
-    batches_committed: number;
-    warnings: string[];
-    [key: string]: unknown;
-  };
-};
+export type EventMessage = LiveEventMessage;
+
+const validators = new Map<string, Promise<z.ZodType>>();
+
+/**
+ * The message schema as the service publishes it: components.schemas.LiveEventMessage of its
+ * /openapi.json (fetched once per service), not the zod schema it comes from, so what is sent is
+ * checked against what is documented. Stricter than the document on one point: a property it
+ * does not list is an error here (clients may meet more later, but the tests see none today).
+ */
+export function publishedMessageSchema(baseUrl: string): Promise<z.ZodType> {
+  let validator = validators.get(baseUrl);
+  if (!validator) {
+    validator = fetch(`${baseUrl}/openapi.json`)
+      .then((response) => response.text())
+      .then((text) => {
+        // fromJSONSchema resolves only #/$defs/ references.
+        const doc = JSON.parse(text.replaceAll('"#/components/schemas/', '"#/$defs/'));
+        const defs = closeObjects(doc.components.schemas);
+        if (!defs.LiveEventMessage) throw new Error('/openapi.json has no components.schemas.LiveEventMessage');
+        return z.fromJSONSchema({ $ref: '#/$defs/LiveEventMessage', $defs: defs });
+      });
+    validator.catch(() => {}); // reported by each message it fails to check
+    validators.set(baseUrl, validator);
+  }
+  return validator;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: walks arbitrary JSON Schema
+function closeObjects(schema: any): any {
+  if (Array.isArray(schema)) return schema.map(closeObjects);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const copy = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, closeObjects(value)]));
+  if (copy.type === 'object' && copy.additionalProperties === undefined) copy.additionalProperties = false;
+  return copy;
+}
 
 export type EventClient = {
   socket: WebSocket;
@@ -26,23 +50,47 @@ export type EventClient = {
   waitFor(predicate: (message: EventMessage) => boolean, timeoutMs?: number): Promise<EventMessage>;
 };
 
-/** A real `ws` client on an event stream; `path` may carry ?ticket=. */
+/**
+ * A real `ws` client on an event stream; `path` may carry ?ticket=. Every message is checked
+ * against the published schema before it is kept: one that does not fit fails the test that
+ * opened the stream, and waitFor rejects at once.
+ */
 export function connectEvents(baseUrl: string, path: string, options: { key?: string; autoPong?: boolean } = {}): EventClient {
   const socket = new WebSocket(baseUrl.replace(/^http/, 'ws') + path, {
     headers: options.key ? { authorization: `Bearer ${options.key}` } : {},
     autoPong: options.autoPong ?? true,
   });
+  const schema = publishedMessageSchema(baseUrl);
   const messages: EventMessage[] = [];
-  const waiters: { predicate: (m: EventMessage) => boolean; resolve: (m: EventMessage) => void }[] = [];
+  const invalid: string[] = [];
+  const waiters: { predicate: (m: EventMessage) => boolean; resolve: (m: EventMessage) => void; reject: (e: Error) => void }[] = [];
+  const invalidError = () => new Error(`${path} sent messages that do not fit the published LiveEventMessage schema:\n${invalid.join('\n')}`);
+  onTestFinished(() => {
+    if (invalid.length > 0) throw invalidError();
+  });
+  // Messages are checked in arrival order; `closed` waits until all are.
+  let checked: Promise<void> = Promise.resolve();
   socket.on('message', (data) => {
-    const message = JSON.parse(String(data)) as EventMessage;
-    messages.push(message);
-    for (const waiter of [...waiters]) {
-      if (waiter.predicate(message)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(message);
+    const text = String(data);
+    checked = checked.then(async () => {
+      const problem = await schema.then(
+        (published) => describeMismatch(published, text),
+        (error: unknown) => `could not read the published schema: ${error}`,
+      );
+      if (problem) {
+        invalid.push(problem);
+        for (const waiter of waiters.splice(0)) waiter.reject(invalidError());
+        return;
       }
-    }
+      const message = JSON.parse(text) as EventMessage;
+      messages.push(message);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(message)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(message);
+        }
+      }
+    });
   });
   const opened = new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
@@ -51,7 +99,7 @@ export function connectEvents(baseUrl: string, path: string, options: { key?: st
   });
   opened.catch(() => {});
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    socket.once('close', (code, reason) => resolve({ code, reason: String(reason) }));
+    socket.once('close', (code, reason) => void checked.then(() => resolve({ code, reason: String(reason) })));
   });
   return {
     socket,
@@ -61,12 +109,20 @@ export function connectEvents(baseUrl: string, path: string, options: { key?: st
     waitFor(predicate, timeoutMs = 30_000) {
       const found = messages.find(predicate);
       if (found) return Promise.resolve(found);
+      if (invalid.length > 0) return Promise.reject(invalidError());
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; got ${messages.map((m) => `${m.type}:${m.seq}`).join(' ')}`)), timeoutMs);
-        waiters.push({ predicate, resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        } });
+        waiters.push({
+          predicate,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        });
       });
     },
   };
@@ -78,6 +134,18 @@ export class UpgradeRefused extends Error {
     super(`upgrade refused with ${status}`);
     this.status = status;
   }
+}
+
+/** Why a frame does not fit the schema, or undefined when it does. */
+function describeMismatch(schema: z.ZodType, text: string): string | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return `not JSON: ${text.slice(0, 200)}`;
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? undefined : `${z.prettifyError(parsed.error)}\n  in ${text.slice(0, 500)}`;
 }
 
 /** Asserts the shape every stream must have: snapshot, strictly increasing seq, finished last. */

@@ -6,6 +6,7 @@ import type { Pool } from '../../db/pool.ts';
 import { createSocketSink, type Heartbeat, type SocketOptions } from '../../events/event-socket.ts';
 import { createEventTicket, TICKET_TTL_SECONDS } from '../../events/event-tickets.ts';
 import type { ImportEventHub, Subscription } from '../../events/import-event-hub.ts';
+import { liveEventMessageSchema } from '../../events/live-events.ts';
 import { getImport } from '../../imports/get-import.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../errors.ts';
@@ -19,10 +20,12 @@ const ticketSchema = z
 const idParams = z.object({ id: z.string().meta({ param: { name: 'id', in: 'path' } }) });
 
 const STREAM_DESCRIPTION =
-  'WebSocket. Messages are JSON `{type, seq, import}` where `import` is shaped like GET /v1/imports/{id}: first ' +
+  'WebSocket. Each message is one JSON text frame, a `LiveEventMessage` (the 101 response below shows its schema): ' +
+  '`{type, seq, import}` where `import` is shaped like GET /v1/imports/{id}: first ' +
   '`snapshot`, then one `progress` per committed batch (seq = batches_committed, strictly increasing), then ' +
   '`finished` (seq = batches_committed + 1), after which the server closes with 1000. Authenticate with the ' +
-  'Authorization header, or with `?ticket=` from the ticket route (for browsers). A slow reader is closed with 1013.';
+  'Authorization header, or with `?ticket=` from the ticket route (for browsers). A slow reader is closed with 1013. ' +
+  'Ignore message types you do not know: more may be added.';
 
 /** Live progress: GET /v1/imports/:id/events and GET /v1/events, plus tickets for browsers. */
 export function eventRoutes(deps: EventRoutesDeps) {
@@ -61,8 +64,9 @@ export function eventRoutes(deps: EventRoutesDeps) {
   app.get(
     '/imports/:id/events',
     async (c, next) => {
-      requireUpgrade(c);
+      // Whose import it is comes first: another tenant's id is a 404 whatever the request looks like.
       const imp = await getImport(deps.pool, c.var.principal.tenantId, c.req.param('id'));
+      requireUpgrade(c);
       const scope = c.var.ticketScope;
       if (scope && scope.importId !== imp.id) throw new ApiError('unauthorized', 'The ticket was issued for another stream');
       await next();
@@ -93,7 +97,15 @@ export function eventRoutes(deps: EventRoutesDeps) {
       description: STREAM_DESCRIPTION,
       security: bearerSecurity,
       request: path.includes('{id}') ? { params: idParams } : {},
-      responses: { 101: { description: 'Switching to WebSocket' }, ...errorResponses(401, 404, 426) },
+      responses: {
+        // OpenAPI cannot describe WebSocket frames; the 101 response's content is where Swagger UI
+        // shows a schema (with its named models and an example), so the messages are documented there.
+        101: {
+          description: 'Switching to WebSocket. The content is not a response body: it is the schema of every message the socket sends',
+          content: { 'application/json': { schema: liveEventMessageSchema } },
+        },
+        ...errorResponses(401, 404, 426),
+      },
     });
   }
 
