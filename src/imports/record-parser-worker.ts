@@ -43,8 +43,8 @@ port.on('message', (message: ParserCommand) => {
 
 /**
  * Parsing is bulk work: it runs at a lower priority (nice 5) than the main thread, so the API and
- * live progress stay responsive while an import keeps a core busy. Measured with 1,000 WebSocket
- * subscribers on two cores: progress p99 44.6–56.6 ms → 27–41 ms; import speed alone unchanged.
+ * live progress stay responsive while an import keeps a core busy (with 1,000 subscribers on two
+ * cores it brought the progress p99 back under 50 ms at no cost to import speed: docs/performance.md).
  * Linux only (a thread's id from /proc; setpriority on a thread id renices that thread alone).
  */
 function lowerThreadPriority(): void {
