@@ -1,3 +1,4 @@
+import { DEFAULT_IMPORT_OPTIONS } from '../src/imports/import-options.ts';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
@@ -372,6 +373,10 @@ describe('the webhook body contract', () => {
     created_at: '2025-01-01T00:00:00.000Z',
     started_at: '2025-01-01T00:00:01.000Z',
     finished_at: '2025-01-01T00:00:02.000Z',
+    options: { ...DEFAULT_IMPORT_OPTIONS },
+    mapping: null,
+    encoding: 'utf-8',
+    delimiter: ',',
   };
   const errorsUrl = `https://lading.example.com/v1/imports/${view.id}/errors`;
 
@@ -395,6 +400,7 @@ describe('the webhook body contract', () => {
       ...{ id: view.id, tenant_id: view.id, status: 'processing', filename: null, file_path: '/x', bytes: '1', sha256: 'ab', header: null },
       ...{ rows_processed: '0', rows_inserted: '0', rows_updated: '0', rows_unchanged: '0', rows_rejected: '0', batches_committed: 0 },
       ...{ warnings: [], error: null, checkpoint_byte: '0', checkpoint_line: '0', created_at: new Date(), started_at: null, finished_at: null },
+      ...{ options: { ...DEFAULT_IMPORT_OPTIONS }, mapping: null, encoding: 'auto', delimiter: null, file_format: 'csv' },
     };
     const db = { query: () => Promise.reject(new Error('nothing may be written')) } as never;
     await expect(enqueueImportFinishedEvent(db, row, 'https://x')).rejects.toThrow(/is processing, not ended/);

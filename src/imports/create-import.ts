@@ -3,7 +3,9 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
-import { ConflictError, ShuttingDownError } from '../errors.ts';
+import { ConflictError, InvalidInputError, ShuttingDownError } from '../errors.ts';
+import { findTemplateByName } from '../templates/template-queries.ts';
+import { resolveImportOptions, type UploadOptions } from './import-options.ts';
 import { addImportJob, claimIdempotencyKey, findIdempotencyKey, findImport, insertImport, type ImportRow } from './import-queries.ts';
 import { storeUpload, type UploadRequest } from './store-upload.ts';
 
@@ -21,11 +23,17 @@ export async function createImport(
   deps: CreateImportDeps,
   upload: UploadRequest,
   actor: Actor,
-  idempotencyKey?: string,
+  request: { idempotencyKey?: string; options?: UploadOptions } = {},
 ): Promise<{ row: ImportRow; replayed: boolean }> {
+  const idempotencyKey = request.idempotencyKey;
   if (deps.shutdownSignal.aborted) {
     throw new ShuttingDownError('The server is shutting down: retry the upload shortly');
   }
+  // A template that does not exist is refused before the body is read.
+  const uploadOptions = request.options ?? {};
+  const template = uploadOptions.template ? await findTemplateByName(deps.pool, actor.tenantId, uploadOptions.template) : undefined;
+  if (uploadOptions.template && !template) throw new InvalidInputError(`No template named "${uploadOptions.template}"`);
+  const resolved = resolveImportOptions(uploadOptions, template);
   const id = randomUUID();
   const filePath = path.join(deps.dataDir, 'uploads', `${id}.csv`);
   const stored = await storeUpload(upload, { filePath, maxBytes: deps.maxUploadBytes, signal: deps.shutdownSignal });
@@ -39,6 +47,8 @@ export async function createImport(
         filePath,
         bytes: stored.bytes,
         sha256: stored.sha256,
+        fileFormat: stored.format,
+        ...resolved,
       });
       if (idempotencyKey) {
         const claimed = await claimIdempotencyKey(client, { tenantId: actor.tenantId, key: idempotencyKey, sha256: stored.sha256, importId: id });

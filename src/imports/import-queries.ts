@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.ts';
+import type { ColumnMapping, ImportOptions } from './import-options.ts';
 import { IMPORT_EVENTS_CHANNEL, notifyPayloadSql } from '../events/live-events.ts';
 
 export const IMPORT_TASK = 'import_products_csv';
@@ -24,6 +25,11 @@ export type ImportRow = {
   error: string | null;
   checkpoint_byte: string;
   checkpoint_line: string;
+  options: ImportOptions;
+  mapping: ColumnMapping | null;
+  encoding: string | null;
+  delimiter: string | null;
+  file_format: 'csv' | 'xlsx';
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -39,13 +45,20 @@ export async function insertImport(
     filePath: string;
     bytes: number;
     sha256: string;
+    options: ImportOptions;
+    mapping: ColumnMapping | null;
+    encoding: string;
+    fileFormat: 'csv' | 'xlsx';
   },
 ): Promise<ImportRow> {
   const { rows } = await db.query<ImportRow>(
-    `insert into imports (id, tenant_id, api_key_id, filename, file_path, bytes, sha256)
-     values ($1, $2, $3, $4, $5, $6, $7)
+    `insert into imports (id, tenant_id, api_key_id, filename, file_path, bytes, sha256, options, mapping, encoding, file_format)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      returning *`,
-    [input.id, input.tenantId, input.apiKeyId, input.filename, input.filePath, input.bytes, input.sha256],
+    [
+      input.id, input.tenantId, input.apiKeyId, input.filename, input.filePath, input.bytes, input.sha256,
+      input.options, input.mapping, input.encoding, input.fileFormat,
+    ],
   );
   return rows[0]!;
 }
@@ -114,8 +127,19 @@ export async function markImportProcessing(db: Queryable, id: string): Promise<I
   return rows[0];
 }
 
-export async function setImportHeader(db: Queryable, id: string, header: string[], warnings: string[]): Promise<void> {
-  await db.query('update imports set header = $2, warnings = $3 where id = $1', [id, header, warnings]);
+/** What reading the header decided: the header itself, the column separator, the applied mapping, warnings. */
+export async function setImportHeader(
+  db: Queryable,
+  id: string,
+  read: { header: string[]; delimiter: string; mapping: ColumnMapping; warnings: string[] },
+): Promise<void> {
+  await db.query('update imports set header = $2, delimiter = $3, mapping = $4, warnings = $5 where id = $1', [
+    id,
+    read.header,
+    read.delimiter,
+    read.mapping,
+    read.warnings,
+  ]);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { columnMappingSchema, importOptionsSchema } from './import-options.ts';
 import type { ImportRow } from './import-queries.ts';
 
 const count = z.number().int().nonnegative();
@@ -19,6 +20,12 @@ export const importViewSchema = z
     rows_rejected: count.meta({ description: 'Records refused; see /errors' }),
     batches_committed: count,
     warnings: z.array(z.string()),
+    options: importOptionsSchema,
+    mapping: columnMappingSchema.nullable().meta({
+      description: 'File column → field (null: ignored) as applied once the header was read; before that, as requested',
+    }),
+    encoding: z.string().nullable().meta({ description: 'As requested (auto …), then as detected (utf-8, windows-1252 …)' }),
+    delimiter: z.string().nullable().meta({ description: 'The column separator, once detected' }),
     error: z.string().nullable().meta({ description: 'Why the import failed, for a person to act on' }),
     created_at: time,
     started_at: time.nullable(),
@@ -42,6 +49,10 @@ export function toImportView(row: ImportRow): ImportView {
     rows_rejected: Number(row.rows_rejected),
     batches_committed: row.batches_committed,
     warnings: row.warnings,
+    options: row.options,
+    mapping: row.mapping,
+    encoding: row.encoding,
+    delimiter: row.delimiter,
     error: row.error,
     created_at: row.created_at.toISOString(),
     started_at: row.started_at?.toISOString() ?? null,

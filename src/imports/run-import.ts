@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
+import type { ProductField } from '../products/product-values.ts';
+import type { ColumnMapping } from './import-options.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
 import { createBatchWriter, ImportNotProcessingError, prepareWriterSession, releaseWriterSession } from './batch-writer.ts';
@@ -83,7 +85,12 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
   }
   const mapping = mapHeader(header.fields, deps.limits);
   const warnings = detected && delimiter !== ',' ? [`Columns are separated by ${describeDelimiter(delimiter)}`] : [];
-  await setImportHeader(deps.pool, imp.id, header.fields, [...warnings, ...mapping.warnings]);
+  await setImportHeader(deps.pool, imp.id, {
+    header: header.fields,
+    delimiter,
+    mapping: appliedMapping(header.fields, mapping.columns),
+    warnings: [...warnings, ...mapping.warnings],
+  });
 
   const resume = Number(imp.checkpoint_byte) > 0;
   if (resume) log.info({ byte: Number(imp.checkpoint_byte), line: Number(imp.checkpoint_line) }, 'resuming from checkpoint');
@@ -170,4 +177,14 @@ async function readFirstLine(filePath: string): Promise<string> {
   } finally {
     await file.close();
   }
+}
+
+/**
+ * File column → the field it fills, or null when it is ignored: what the import view shows.
+ * Columns without a name are left out (they are ignored, and a warning says so).
+ */
+function appliedMapping(header: string[], columns: ReadonlyMap<ProductField, number>): ColumnMapping {
+  const fieldAt = new Map([...columns].map(([field, index]) => [index, field]));
+  const named = header.map((name, index) => [name.trim(), fieldAt.get(index) ?? null] as const).filter(([name]) => name !== '');
+  return Object.fromEntries(named);
 }

@@ -9,7 +9,17 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
 import { ShuttingDownError, UploadRejectedError } from '../errors.ts';
 
-export type StoredUpload = { path: string; bytes: number; sha256: string; filename: string | null };
+export type UploadFormat = 'csv' | 'xlsx';
+
+/** `fields`: multipart form fields sent before the file (upload options), as text. */
+export type StoredUpload = {
+  path: string;
+  bytes: number;
+  sha256: string;
+  filename: string | null;
+  format: UploadFormat;
+  fields: Record<string, string>;
+};
 
 /**
  * The request, and under @hono/node-server the Node request it came from. The body is read from
@@ -52,7 +62,7 @@ export async function storeUpload(
       );
     }
     const stored = await writeHashed(body, options.filePath, options.maxBytes);
-    return { ...stored, filename: sanitizeFilename(request.headers.get('x-filename')) };
+    return { ...stored, filename: sanitizeFilename(request.headers.get('x-filename')), format: 'csv', fields: {} };
   } catch (error) {
     body.destroy();
     await rm(options.filePath, { force: true });
@@ -101,6 +111,8 @@ async function storeMultipartFile(
     writing = writeHashed(stream, options.filePath, options.maxBytes).then((result) => ({
       ...result,
       filename: sanitizeFilename(info.filename),
+      format: 'csv' as const,
+      fields: {},
     }));
     writing.catch(() => {}); // awaited below
   });

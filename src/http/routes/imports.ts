@@ -6,6 +6,7 @@ import { createImport } from '../../imports/create-import.ts';
 import { cancelImport } from '../../imports/finish-import.ts';
 import { writeErrorsCsv } from '../../imports/errors-csv.ts';
 import { getImport } from '../../imports/get-import.ts';
+import { uploadOptionsSchema } from '../../imports/import-options.ts';
 import { importViewSchema, toImportView } from '../../imports/import-view.ts';
 import { listRejectedRecords, listTenantImports } from '../../imports/list-imports.ts';
 import { actorOf } from '../actor.ts';
@@ -52,6 +53,7 @@ export function importRoutes(deps: ImportRoutesDeps) {
       'follow progress with GET /v1/imports/{id}.',
     security: bearerSecurity,
     request: {
+      query: uploadOptionsSchema,
       headers: z.object({
         'x-filename': z.string().optional().meta({ description: 'Display name for a raw upload' }),
         'idempotency-key': z
@@ -81,8 +83,10 @@ export function importRoutes(deps: ImportRoutesDeps) {
     },
   });
   app.openapi(uploadRoute, async (c) => {
-    const key = c.req.valid('header')['idempotency-key'];
-    const { row, replayed } = await createImport(deps, { request: c.req.raw, incoming: c.env?.incoming }, actorOf(c), key);
+    const idempotencyKey = c.req.valid('header')['idempotency-key'];
+    const options = c.req.valid('query');
+    const upload = { request: c.req.raw, incoming: c.env?.incoming };
+    const { row, replayed } = await createImport(deps, upload, actorOf(c), { idempotencyKey, options });
     c.var.logger.info({ importId: row.id, bytes: Number(row.bytes), replayed }, replayed ? 'import replayed' : 'import queued');
     return c.json(toImportView(row), replayed ? 200 : 202, { Location: `/v1/imports/${row.id}` });
   });
