@@ -77,6 +77,7 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
 }
 
 async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<Outcome> {
+  if (imp.file_format === 'xlsx') throw new FileLevelError('Excel workbooks (.xlsx) cannot be imported yet: save the sheet as CSV');
   const { delimiter, detected } = detectDelimiter(await readFirstLine(imp.file_path));
   const read: ReadOptions = { delimiter, maxRecordSize: deps.limits.maxRecordSize };
   const header = await readHeader(imp.file_path, read);

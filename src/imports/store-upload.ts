@@ -62,7 +62,7 @@ export async function storeUpload(
       );
     }
     const stored = await writeHashed(body, options.filePath, options.maxBytes);
-    return { ...stored, filename: sanitizeFilename(request.headers.get('x-filename')), format: 'csv', fields: {} };
+    return { ...stored, filename: sanitizeFilename(request.headers.get('x-filename')), fields: {} };
   } catch (error) {
     body.destroy();
     await rm(options.filePath, { force: true });
@@ -111,7 +111,6 @@ async function storeMultipartFile(
     writing = writeHashed(stream, options.filePath, options.maxBytes).then((result) => ({
       ...result,
       filename: sanitizeFilename(info.filename),
-      format: 'csv' as const,
       fields: {},
     }));
     writing.catch(() => {}); // awaited below
@@ -133,8 +132,9 @@ async function writeHashed(
   source: Readable,
   filePath: string,
   maxBytes: number,
-): Promise<{ path: string; bytes: number; sha256: string }> {
+): Promise<{ path: string; bytes: number; sha256: string; format: UploadFormat }> {
   const hash = createHash('sha256');
+  let format: UploadFormat = 'csv';
   let bytes = 0;
   let collectedAt = 0;
   let head: Buffer | null = Buffer.alloc(0); // the first KiB, until it has been sniffed
@@ -147,6 +147,7 @@ async function writeHashed(
         if (head.length >= SNIFF_BYTES) {
           const refusal = refuseBinary(head);
           if (refusal) return callback(refusal);
+          if (isZip(head)) format = 'xlsx';
           head = null;
         }
       }
@@ -158,12 +159,13 @@ async function writeHashed(
       callback(null, chunk);
     },
     flush(callback: TransformCallback) {
+      if (head && isZip(head)) format = 'xlsx';
       callback(head ? refuseBinary(head) : null);
     },
   });
   await pipeline(source, meter, createWriteStream(filePath));
   if (bytes === 0) throw emptyUpload();
-  return { path: filePath, bytes, sha256: hash.digest('hex') };
+  return { path: filePath, bytes, sha256: hash.digest('hex'), format };
 }
 
 /**
@@ -181,7 +183,6 @@ function collectYoungGarbage(): void {
 const SNIFF_BYTES = 1024;
 const SIGNATURES: [string, number[]][] = [
   ['a gzip archive', [0x1f, 0x8b]],
-  ['a ZIP archive (an .xlsx or .ods spreadsheet?)', [0x50, 0x4b, 0x03, 0x04]],
   ['an old Excel .xls file', [0xd0, 0xcf, 0x11, 0xe0]],
   ['a PDF document', [0x25, 0x50, 0x44, 0x46]],
   ['a PNG image', [0x89, 0x50, 0x4e, 0x47]],
@@ -191,8 +192,16 @@ const SIGNATURES: [string, number[]][] = [
   ['UTF-16 text (save it as UTF-8)', [0xfe, 0xff]],
 ];
 
-/** A CSV is text: known binary signatures, or any NUL byte, in the first KiB mean it is not one. */
+// An .xlsx workbook is a ZIP archive: accepted, and converted to CSV by the import's job.
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+const isZip = (head: Buffer) => ZIP_MAGIC.every((byte, i) => head[i] === byte);
+
+/**
+ * A CSV is text: known binary signatures, or any NUL byte, in the first KiB mean it is not one.
+ * A ZIP archive passes here as a candidate .xlsx (the job says so if it is not a workbook).
+ */
 function refuseBinary(head: Buffer): UploadRejectedError | null {
+  if (isZip(head)) return null;
   const start = head.subarray(0, SNIFF_BYTES);
   const known = SIGNATURES.find(([, magic]) => magic.every((byte, i) => start[i] === byte));
   if (!known && !start.includes(0)) return null;
