@@ -6,6 +6,7 @@ import type { ProductField } from '../products/product-values.ts';
 import type { ColumnMapping } from './import-options.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
+import { checkErrorPolicy } from './check-error-policy.ts';
 import { createBatchWriter, ImportNotProcessingError, prepareWriterSession, releaseWriterSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
@@ -115,7 +116,9 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
     const write = createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()) });
     const writeAndRecycle = async (batch: EncodedBatch) => {
       try {
-        return await write(batch);
+        const result = await write(batch);
+        checkErrorPolicy(imp.options, { processed: Number(result.rows_processed), rejected: Number(result.rows_rejected) });
+        return result;
       } finally {
         parser.recycle(batch);
       }
