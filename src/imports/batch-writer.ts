@@ -59,6 +59,13 @@ export class ImportNotProcessingError extends Error {
 }
 
 /**
+ * Where an import's rows go. `hold`: an atomic or dry-run import's rows wait in import_held_rows
+ * (settle-held-rows.ts decides their fate when the import ends); in the meantime only repeats of
+ * a sku already held are counted (as updated or unchanged), the rest when the import ends.
+ */
+export type WriteTarget = { importId: string; tenantId: string; fields: ReadonlySet<ProductField>; hold?: boolean };
+
+/**
  * Builds the writer for one import. Each batch is one transaction of four round trips:
  *  1. lock the import row (a cancel waits, or wins and the batch is dropped) and probe whether any
  *     stored sku of the tenant lies between the batch's lowest and highest sku;
@@ -73,7 +80,7 @@ export class ImportNotProcessingError extends Error {
  */
 export function createBatchWriter(
   client: PoolClient,
-  target: { importId: string; tenantId: string; fields: ReadonlySet<ProductField> },
+  target: WriteTarget,
 ): (batch: EncodedBatch) => Promise<BatchResult> {
   // Only internal values are inlined in SQL text (a uuid, an integer id, skus that match
   // SKU_PATTERN); file content always travels as COPY data or as bind parameters.
@@ -91,7 +98,8 @@ export function createBatchWriter(
       if (!state?.processing) throw new ImportNotProcessingError(target.importId);
       const intoProducts = direct && !state.existing;
       if (batch.copy.byteLength > 0) {
-        const copy = client.query(copyFrom(`copy ${intoProducts ? 'products' : 'import_staging'} (${columnList}) from stdin`));
+        const table = !intoProducts ? 'import_staging' : target.hold ? 'import_held_rows' : 'products';
+        const copy = client.query(copyFrom(`copy ${table} (${columnList}) from stdin`));
         copy.end(batch.copy);
         await finished(copy);
       }
@@ -134,13 +142,16 @@ function prepared(text: string): { name: string; text: string } {
  * literals so the planner always probes (tenant_id, sku) and never scans the tenant. Skus compare
  * in byte order (products.sku is collate "C"), the order the parser sorted them in.
  */
-function lockAndProbe(target: { importId: string; tenantId: string }, batch: EncodedBatch): string {
+function lockAndProbe(target: WriteTarget, batch: EncodedBatch): string {
   const range = batch.skuRange;
+  const stored = target.hold
+    ? `import_held_rows p where p.last_import_id = '${target.importId}'`
+    : `products p where p.tenant_id = ${target.tenantId}`;
   const inRange = !range
     ? 'false'
     : !SKU_PATTERN.test(range.lo) || !SKU_PATTERN.test(range.hi)
       ? 'true'
-      : `exists (select from products p where p.tenant_id = ${target.tenantId} and p.sku between '${range.lo}' and '${range.hi}')`;
+      : `exists (select from ${stored} and p.sku between '${range.lo}' and '${range.hi}')`;
   return `select status = 'processing' as processing, ${inRange} as existing from imports where id = '${target.importId}' for update`;
 }
 
@@ -152,29 +163,26 @@ function lockAndProbe(target: { importId: string; tenantId: string }, batch: Enc
  * values all equal the stored ones is not rewritten (no new row version, no WAL) but counted as
  * unchanged.
  */
-function buildFinishStatement(target: { fields: ReadonlySet<ProductField> }, rows: 'inserted' | 'staged'): string {
-  const has = (column: { name: string }) => target.fields.has(column.name as ProductField);
-  const upserted = WRITTEN_COLUMNS.filter((column) => column.role !== 'optional' || has(column));
-  const columns = upserted.map((column) => column.name);
-  const updated = upserted.filter((column) => !column.key).map((column) => column.name);
-  const compared = upserted
-    .filter((column) => !column.key && column.role !== 'import' && (column.role === 'required' || has(column)))
-    .map((column) => column.name);
+function buildFinishStatement(target: WriteTarget, rows: 'inserted' | 'staged'): string {
+  const { upserted, columns, updated, compared } = upsertColumns(target.fields);
+  // Held rows new to the import are counted when it ends (inserted or not depends on products then).
+  const newRows = target.hold ? '0::bigint' : '$3::bigint';
   const written =
     rows === 'inserted'
-      ? `written as (select $3::bigint as inserted, 0::bigint as updated, $3::bigint as total)`
+      ? `written as (select ${newRows} as inserted, 0::bigint as updated, $3::bigint as total)`
       : `upserted as (
-      insert into products as p (${columns.join(', ')})
+      insert into ${target.hold ? 'import_held_rows' : 'products'} as p (${columns.join(', ')})
       select ${upserted.map((c) => STAGED_VALUE[c.role]?.(c.name) ?? `s.${c.name}`).join(', ')}
       from import_staging s
       order by s.sku collate "C"
-      on conflict (${KEY_COLUMNS.join(', ')}) do update set
+      on conflict (${target.hold ? 'last_import_id, sku' : KEY_COLUMNS.join(', ')}) do update set
         ${updated.map((c) => `${c} = excluded.${c}`).join(', ')}
       where (${compared.map((c) => `p.${c}`).join(', ')}) is distinct from (${compared.map((c) => `excluded.${c}`).join(', ')})
       returning (xmax = 0) as inserted
     ),
     written as (
-      select count(*) filter (where inserted) as inserted, count(*) filter (where not inserted) as updated, count(*) as total
+      select ${target.hold ? '0::bigint' : 'count(*) filter (where inserted)'} as inserted,
+        count(*) filter (where not inserted) as updated, count(*) as total
       from upserted
     )`;
   return `
@@ -210,4 +218,19 @@ function buildFinishStatement(target: { fields: ReadonlySet<ProductField> }, row
         rowsRejected: 'rows_rejected',
       })}) as notified
     from counted`;
+}
+
+/**
+ * The columns an upsert of this file's rows writes (the fields it has, plus ids and stamp), those
+ * it updates on a conflict, and those compared to tell a change from an unchanged row.
+ */
+export function upsertColumns(fields: ReadonlySet<ProductField>) {
+  const has = (column: { name: string }) => fields.has(column.name as ProductField);
+  const upserted = WRITTEN_COLUMNS.filter((column) => column.role !== 'optional' || has(column));
+  const columns = upserted.map((column) => column.name);
+  const updated = upserted.filter((column) => !column.key).map((column) => column.name);
+  const compared = upserted
+    .filter((column) => !column.key && column.role !== 'import' && (column.role === 'required' || has(column)))
+    .map((column) => column.name);
+  return { upserted, columns, updated, compared };
 }

@@ -1,9 +1,10 @@
 import { recordAudit, type Actor } from '../audit/audit-log.ts';
-import { withTransaction, type Pool } from '../db/pool.ts';
+import { withTransaction, type Pool, type Queryable } from '../db/pool.ts';
 import { ConflictError } from '../errors.ts';
 import { enqueueImportFinishedEvent } from '../webhooks/webhook-events.ts';
 import { getImport } from './get-import.ts';
 import { markImportFinished, type ImportRow } from './import-queries.ts';
+import { deleteHeldRows } from './settle-held-rows.ts';
 
 type FinishDeps = { pool: Pool; publicBaseUrl: string };
 
@@ -15,8 +16,12 @@ export async function finishImport(
   deps: FinishDeps,
   id: string,
   outcome: { status: 'succeeded' | 'failed'; error?: string },
+  /** An atomic or dry-run import's last step (settle-held-rows.ts), on the same transaction. */
+  settle?: (client: Queryable) => Promise<void>,
 ): Promise<ImportRow | undefined> {
   return withTransaction(deps.pool, async (client) => {
+    if (outcome.status === 'succeeded' && settle) await settle(client);
+    await deleteHeldRows(client, id); // what a failed one held (none for most imports)
     const row = await markImportFinished(client, id, outcome);
     if (row) await enqueueImportFinishedEvent(client, row, deps.publicBaseUrl);
     return row;
@@ -36,6 +41,7 @@ export async function cancelImport(deps: FinishDeps, actor: Actor, id: string): 
       { status: 'cancelled', error: 'Cancelled on request' },
       { from: ['queued', 'processing'], tenantId: actor.tenantId },
     );
+    await deleteHeldRows(client, id);
     if (!row) {
       const { status } = await getImport(client, actor.tenantId, id);
       throw new ConflictError(`The import has already ${status}; only queued or processing imports can be cancelled`);

@@ -7,6 +7,7 @@ import type { ColumnMapping } from './import-options.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
 import { checkErrorPolicy } from './check-error-policy.ts';
+import { settleHeldRows } from './settle-held-rows.ts';
 import { createBatchWriter, ImportNotProcessingError, prepareWriterSession, releaseWriterSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
@@ -55,7 +56,10 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
       log.info('import paused at a batch boundary; continuation enqueued');
       return;
     }
-    await finishImport(deps, importId, { status: 'succeeded' });
+    await finishImport(deps, importId, { status: 'succeeded' }, async (client) => {
+      const ended = await findImportById(client, importId);
+      if (ended) await settleHeldRows(client, ended);
+    });
     log.info('import succeeded');
   } catch (error) {
     if (error instanceof ImportNotProcessingError) {
@@ -113,7 +117,7 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
   const client = await deps.pool.connect();
   try {
     await prepareWriterSession(client);
-    const write = createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()) });
+    const write = createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()), hold: imp.options.dry_run || imp.options.atomic });
     const writeAndRecycle = async (batch: EncodedBatch) => {
       try {
         const result = await write(batch);

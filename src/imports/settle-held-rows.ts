@@ -1,0 +1,83 @@
+import type { Queryable } from '../db/pool.ts';
+import { KEY_COLUMNS } from '../products/product-table.ts';
+import type { ProductField } from '../products/product-values.ts';
+import { upsertColumns } from './batch-writer.ts';
+import type { ImportRow } from './import-queries.ts';
+
+// The end of an atomic or dry-run import, whose rows waited in import_held_rows (batch-writer.ts).
+// Both run on the transaction that marks the import succeeded (finish-import.ts), so the outcome,
+// the counts and the products either all commit or none does; the held rows go in the same step.
+
+/**
+ * The last step of an import whose rows were held (dry run or atomic), given the import as it is
+ * when it ends (its applied mapping says which fields the file has); nothing for other imports.
+ */
+export async function settleHeldRows(db: Queryable, imp: Pick<ImportRow, 'id' | 'options' | 'mapping'>): Promise<void> {
+  if (!imp.options.dry_run && !imp.options.atomic) return;
+  const fields = new Set(Object.values(imp.mapping ?? {}).filter((field): field is ProductField => field !== null));
+  if (imp.options.dry_run) await countHeldRows(db, imp.id, fields);
+  else await applyHeldRows(db, imp.id, fields);
+}
+
+/**
+ * Atomic: writes the held rows into products as one upsert in sku order (new skus inserted,
+ * changed ones updated, equal ones left alone), adds those counts to the import, deletes them.
+ */
+export async function applyHeldRows(db: Queryable, importId: string, fields: ReadonlySet<ProductField>): Promise<void> {
+  const { columns, updated, compared } = upsertColumns(fields);
+  await db.query(
+    `with upserted as (
+       insert into products as p (${columns.join(', ')})
+       select ${columns.map((c) => `h.${c}`).join(', ')}
+       from import_held_rows h
+       where h.last_import_id = $1
+       order by h.sku
+       on conflict (${KEY_COLUMNS.join(', ')}) do update set
+         ${updated.map((c) => `${c} = excluded.${c}`).join(', ')}
+       where (${compared.map((c) => `p.${c}`).join(', ')}) is distinct from (${compared.map((c) => `excluded.${c}`).join(', ')})
+       returning (xmax = 0) as inserted
+     ),
+     counts as (
+       select count(*) filter (where inserted) as inserted, count(*) filter (where not inserted) as updated, count(*) as total
+       from upserted
+     ),
+     held as (select count(*) as rows from import_held_rows where last_import_id = $1)
+     update imports set
+       rows_inserted = rows_inserted + counts.inserted,
+       rows_updated = rows_updated + counts.updated,
+       rows_unchanged = rows_unchanged + held.rows - counts.total
+     from counts, held
+     where id = $1`,
+    [importId],
+  );
+  await deleteHeldRows(db, importId);
+}
+
+/** Dry run: counts what the held rows would insert, update or leave unchanged; writes nothing else. */
+export async function countHeldRows(db: Queryable, importId: string, fields: ReadonlySet<ProductField>): Promise<void> {
+  const { compared } = upsertColumns(fields);
+  const same = `(${compared.map((c) => `p.${c}`).join(', ')}) is not distinct from (${compared.map((c) => `h.${c}`).join(', ')})`;
+  await db.query(
+    `with counts as (
+       select count(*) filter (where p.sku is null) as inserted,
+              count(*) filter (where p.sku is not null and not ${same}) as updated,
+              count(*) filter (where p.sku is not null and ${same}) as unchanged
+       from import_held_rows h
+       left join products p on p.tenant_id = h.tenant_id and p.sku = h.sku
+       where h.last_import_id = $1
+     )
+     update imports set
+       rows_inserted = rows_inserted + counts.inserted,
+       rows_updated = rows_updated + counts.updated,
+       rows_unchanged = rows_unchanged + counts.unchanged
+     from counts
+     where id = $1`,
+    [importId],
+  );
+  await deleteHeldRows(db, importId);
+}
+
+/** A failed or cancelled import's held rows: nothing of them reaches products. */
+export async function deleteHeldRows(db: Queryable, importId: string): Promise<void> {
+  await db.query('delete from import_held_rows where last_import_id = $1', [importId]);
+}
