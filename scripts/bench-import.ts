@@ -47,16 +47,23 @@ try {
   const insert: Run[] = [];
   const unchanged: Run[] = [];
   const update: Run[] = [];
+  const atomicInsert: Run[] = [];
+  const atomicUpdate: Run[] = [];
   for (let run = 0; run < runs; run++) {
     limit.push(await measureCopyLimit(database.connectionString, file));
     await database.pool.query('truncate products');
     insert.push(await measureImport(service, key, file, 'rows_inserted'));
     unchanged.push(await measureImport(service, key, file, 'rows_unchanged'));
     update.push(await measureImport(service, key, changed, 'rows_updated'));
+    // atomic=true: the same two imports, all or nothing (rows held until the end, then one upsert).
+    await database.pool.query('truncate products');
+    atomicInsert.push(await measureImport(service, key, file, 'rows_inserted', '?atomic=true'));
+    atomicUpdate.push(await measureImport(service, key, changed, 'rows_updated', '?atomic=true'));
     process.stdout.write(
       `run ${run + 1}/${runs}: COPY ${limit.at(-1)!.toFixed(2)} s · new ${insert.at(-1)!.seconds.toFixed(2)} s ` +
         `(upload ${insert.at(-1)!.uploadSeconds.toFixed(2)} s) · ` +
-        `same file ${unchanged.at(-1)!.seconds.toFixed(2)} s · every row changed ${update.at(-1)!.seconds.toFixed(2)} s\n`,
+        `same file ${unchanged.at(-1)!.seconds.toFixed(2)} s · every row changed ${update.at(-1)!.seconds.toFixed(2)} s · ` +
+        `atomic new ${atomicInsert.at(-1)!.seconds.toFixed(2)} s · atomic changed ${atomicUpdate.at(-1)!.seconds.toFixed(2)} s\n`,
     );
   }
 
@@ -77,7 +84,13 @@ try {
     ...describe('service: upload → succeeded, empty table', insert.map((r) => r.seconds), rss(insert)),
     ...describe('service: every row an update (new prices)', update.map((r) => r.seconds), rss(update)),
     ...describe('service: the same file again (all unchanged)', unchanged.map((r) => r.seconds), rss(unchanged)),
+    ...describe('service, atomic=true: empty table', atomicInsert.map((r) => r.seconds), rss(atomicInsert)),
+    ...describe('service, atomic=true: every row an update', atomicUpdate.map((r) => r.seconds), rss(atomicUpdate)),
   });
+  console.log(
+    `atomic / plain: new rows ${(median(atomicInsert.map((r) => r.seconds)) / median(insert.map((r) => r.seconds))).toFixed(2)}×, ` +
+      `every row changed ${(median(atomicUpdate.map((r) => r.seconds)) / median(update.map((r) => r.seconds))).toFixed(2)}×`,
+  );
 
   const result = {
     at: new Date().toISOString(),
@@ -90,6 +103,8 @@ try {
     insert: summarize(insert, limitMedian),
     update: summarize(update, limitMedian),
     unchanged: summarize(unchanged, limitMedian),
+    atomicInsert: summarize(atomicInsert, limitMedian),
+    atomicUpdate: summarize(atomicUpdate, limitMedian),
   };
   const out = path.join(benchDir, `results-${rows}-${result.at.replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
@@ -120,12 +135,13 @@ async function measureImport(
   apiKey: string,
   csv: string,
   expect: 'rows_inserted' | 'rows_updated' | 'rows_unchanged',
+  query = '',
 ): Promise<Run> {
   const stream = new WebSocket(`${target.url.replace('http', 'ws')}/v1/events`, { headers: { authorization: `Bearer ${apiKey}` } });
   await new Promise((resolve, reject) => stream.once('open', resolve).once('error', reject));
   target.resetPeakRss();
   const started = performance.now();
-  const { id } = (await uploadCsvFile(target.url, apiKey, csv)) as { id: string };
+  const { id } = (await uploadCsvFile(target.url, apiKey, csv, query)) as { id: string };
   const uploaded = performance.now();
   type Final = { id: string; status: string } & Record<typeof expect, number>;
   const final = await new Promise<Final>((resolve) => {

@@ -101,8 +101,8 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** POST /v1/imports streaming the file as the body, as a CLI uploader would (undici's fetch of a Blob was ~40% slower here). */
-export async function uploadCsvFile(serviceUrl: string, apiKey: string, csv: string): Promise<unknown> {
-  const request = http.request(`${serviceUrl}/v1/imports`, {
+export async function uploadCsvFile(serviceUrl: string, apiKey: string, csv: string, query = ''): Promise<unknown> {
+  const request = http.request(`${serviceUrl}/v1/imports${query}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv', 'content-length': statSync(csv).size },
   });
