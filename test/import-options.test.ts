@@ -24,7 +24,7 @@ describe('upload options', () => {
     expect(queued.options).toEqual({
       template: null, header_row: 1, sheet: null, dry_run: false, atomic: false, max_errors: 5, max_error_rate: 0.25,
     });
-    expect(queued.encoding).toBe('auto');
+    expect(queued.encoding).toBe('utf-8');
     expect(queued.delimiter).toBeNull();
     const done = await service.waitForImport(key, queued.id);
     expect(done).toMatchObject({ status: 'succeeded', delimiter: ',' });

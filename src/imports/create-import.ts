@@ -5,7 +5,7 @@ import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { ConflictError, InvalidInputError, ShuttingDownError } from '../errors.ts';
 import { findTemplateByName } from '../templates/template-queries.ts';
-import { resolveImportOptions, type UploadOptions } from './import-options.ts';
+import { resolveImportOptions, uploadOptionsSchema, type UploadOptions } from './import-options.ts';
 import { addImportJob, claimIdempotencyKey, findIdempotencyKey, findImport, insertImport, type ImportRow } from './import-queries.ts';
 import { storeUpload, type UploadRequest } from './store-upload.ts';
 
@@ -29,15 +29,28 @@ export async function createImport(
   if (deps.shutdownSignal.aborted) {
     throw new ShuttingDownError('The server is shutting down: retry the upload shortly');
   }
-  // A template that does not exist is refused before the body is read.
-  const uploadOptions = request.options ?? {};
-  const template = uploadOptions.template ? await findTemplateByName(deps.pool, actor.tenantId, uploadOptions.template) : undefined;
-  if (uploadOptions.template && !template) throw new InvalidInputError(`No template named "${uploadOptions.template}"`);
-  const resolved = resolveImportOptions(uploadOptions, template);
+  // A template named in the query that does not exist is refused before the body is read.
+  const queryOptions = request.options ?? {};
+  const queryTemplate = queryOptions.template ? await findTemplate(deps.pool, actor.tenantId, queryOptions.template) : undefined;
+  let resolved = resolveImportOptions(queryOptions, queryTemplate);
   const id = randomUUID();
   const filePath = path.join(deps.dataDir, 'uploads', `${id}.csv`);
-  const stored = await storeUpload(upload, { filePath, maxBytes: deps.maxUploadBytes, signal: deps.shutdownSignal });
+  const stored = await storeUpload(upload, {
+    filePath,
+    maxBytes: deps.maxUploadBytes,
+    signal: deps.shutdownSignal,
+    // Options sent as form fields before the file join the query's, before a byte is stored; a
+    // template they name is looked up then, so its encoding applies too.
+    resolveEncoding: async (fields) => {
+      const formOptions = parseFormOptions(fields, queryOptions);
+      if (Object.keys(formOptions).length === 0) return resolved.encoding;
+      const template = formOptions.template ? await findTemplate(deps.pool, actor.tenantId, formOptions.template) : queryTemplate;
+      resolved = resolveImportOptions({ ...queryOptions, ...formOptions }, template);
+      return resolved.encoding;
+    },
+  });
   try {
+    refuseLateOptions(stored.lateFields);
     const row = await withTransaction(deps.pool, async (client) => {
       const row = await insertImport(client, {
         id,
@@ -49,6 +62,8 @@ export async function createImport(
         sha256: stored.sha256,
         fileFormat: stored.format,
         ...resolved,
+        encoding: stored.encoding, // the one applied (auto → utf-8, windows-1252 …)
+        warnings: stored.warnings,
       });
       if (idempotencyKey) {
         const claimed = await claimIdempotencyKey(client, { tenantId: actor.tenantId, key: idempotencyKey, sha256: stored.sha256, importId: id });
@@ -68,6 +83,40 @@ export async function createImport(
     await rm(filePath, { force: true });
     if (!(error instanceof KeyAlreadyUsed)) throw error;
     return { row: await replay(deps.pool, actor.tenantId, idempotencyKey!, stored.sha256), replayed: true };
+  }
+}
+
+async function findTemplate(pool: Pool, tenantId: string, name: string) {
+  const template = await findTemplateByName(pool, tenantId, name);
+  if (!template) throw new InvalidInputError(`No template named "${name}"`);
+  return template;
+}
+
+const OPTION_NAMES = Object.keys(uploadOptionsSchema.shape);
+
+/**
+ * The upload options among a form's fields (others are ignored, as unknown query parameters are),
+ * read with the query's schema. An option given both in the query and as a field is refused
+ * rather than one silently winning.
+ */
+function parseFormOptions(fields: Record<string, string>, queryOptions: UploadOptions): UploadOptions {
+  const given = Object.keys(fields).filter((name) => OPTION_NAMES.includes(name));
+  const twice = given.filter((name) => queryOptions[name as keyof UploadOptions] !== undefined);
+  if (twice.length > 0) {
+    throw new InvalidInputError(`${twice.join(', ')}: given both in the query string and as a form field; give each option once`);
+  }
+  const parsed = uploadOptionsSchema.safeParse(Object.fromEntries(given.map((name) => [name, fields[name]])));
+  if (parsed.success) return parsed.data;
+  throw new InvalidInputError(
+    parsed.error.issues.map((issue) => `form field ${String(issue.path[0])} ${issue.message}`).join('; '),
+  );
+}
+
+/** Options sent after the file would come too late to apply: refused, not silently ignored (dry_run!). */
+function refuseLateOptions(lateFields: string[]): void {
+  const late = lateFields.filter((name) => OPTION_NAMES.includes(name));
+  if (late.length > 0) {
+    throw new InvalidInputError(`form field ${late.join(', ')} came after the file: send options before the "file" part, or in the query string`);
   }
 }
 

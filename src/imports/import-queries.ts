@@ -49,15 +49,17 @@ export async function insertImport(
     mapping: ColumnMapping | null;
     encoding: string;
     fileFormat: 'csv' | 'xlsx';
+    /** What the upload found (a file read as Windows-1252); the job's header warnings are added after them. */
+    warnings?: string[];
   },
 ): Promise<ImportRow> {
   const { rows } = await db.query<ImportRow>(
-    `insert into imports (id, tenant_id, api_key_id, filename, file_path, bytes, sha256, options, mapping, encoding, file_format)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    `insert into imports (id, tenant_id, api_key_id, filename, file_path, bytes, sha256, options, mapping, encoding, file_format, warnings)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      returning *`,
     [
       input.id, input.tenantId, input.apiKeyId, input.filename, input.filePath, input.bytes, input.sha256,
-      input.options, input.mapping, input.encoding, input.fileFormat,
+      input.options, input.mapping, input.encoding, input.fileFormat, input.warnings ?? [],
     ],
   );
   return rows[0]!;
@@ -133,7 +135,8 @@ export async function setImportHeader(
   id: string,
   read: { header: string[]; delimiter: string; mapping: ColumnMapping; warnings: string[] },
 ): Promise<void> {
-  await db.query('update imports set header = $2, delimiter = $3, mapping = $4, warnings = $5 where id = $1', [
+  // Appends to the upload's warnings; a re-run (continuation, retry) adds none it already added.
+  await db.query('update imports set header = $2, delimiter = $3, mapping = $4, warnings = warnings || array(select w from unnest($5::text[]) w where w <> all (warnings)) where id = $1', [
     id,
     read.header,
     read.delimiter,

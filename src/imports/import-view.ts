@@ -24,7 +24,7 @@ export const importViewSchema = z
     mapping: columnMappingSchema.nullable().meta({
       description: 'File column → field (null: ignored) as applied once the header was read; before that, as requested',
     }),
-    encoding: z.string().nullable().meta({ description: 'As requested (auto …), then as detected (utf-8, windows-1252 …)' }),
+    encoding: z.string().nullable().meta({ description: 'The encoding the file was read in (utf-8, windows-1252 …): as sent, or as detected' }),
     delimiter: z.string().nullable().meta({ description: 'The column separator, once detected' }),
     error: z.string().nullable().meta({ description: 'Why the import failed, for a person to act on' }),
     created_at: time,

@@ -7,19 +7,39 @@ import { PassThrough, Readable, Transform, type TransformCallback } from 'node:s
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
-import { ShuttingDownError, UploadRejectedError } from '../errors.ts';
+import { InvalidInputError, ShuttingDownError, UploadRejectedError } from '../errors.ts';
+import { decodeStage, gzipStage, type UploadFormat } from './decode-upload.ts';
+import type { Encoding } from './import-options.ts';
 
-export type UploadFormat = 'csv' | 'xlsx';
+export type { UploadFormat } from './decode-upload.ts';
 
-/** `fields`: multipart form fields sent before the file (upload options), as text. */
+/**
+ * `bytes` and `sha256` describe the file as sent (compressed, in its own encoding); what is stored
+ * at `path` is its text decompressed and in UTF-8 (or a ZIP archive as sent: `format` xlsx).
+ * `encoding`: the one applied ('utf-8', 'windows-1252', 'utf-16le' …); `warnings` say what the
+ * import should know (a file read as Windows-1252). `fields`: multipart form fields sent before
+ * the file (upload options), as text; `lateFields`: names of the fields sent after it.
+ */
 export type StoredUpload = {
   path: string;
   bytes: number;
   sha256: string;
   filename: string | null;
   format: UploadFormat;
+  encoding: string;
+  warnings: string[];
   fields: Record<string, string>;
+  lateFields: string[];
 };
+
+/**
+ * Called once the form fields before the file are known (none for a raw body), before a byte of
+ * the file is stored: checks them (throwing refuses the upload, nothing kept) and says which
+ * encoding to read the file in.
+ */
+export type ResolveEncoding = (fields: Record<string, string>) => Encoding | Promise<Encoding>;
+
+type StoreOptions = { filePath: string; maxBytes: number; signal?: AbortSignal; resolveEncoding?: ResolveEncoding };
 
 /**
  * The request, and under @hono/node-server the Node request it came from. The body is read from
@@ -32,13 +52,13 @@ const RAW_CSV_TYPES = ['text/csv', 'text/plain', 'application/csv', 'application
 
 /**
  * Streams an uploaded CSV (raw body or multipart field `file`) to `filePath`, hashing it on the
- * way, never holding it in memory. Whatever goes wrong (too large, client gone, bad form), the
- * partial file is removed before the error propagates.
+ * way, never holding it in memory; a gzip body (Content-Encoding: gzip, or the gzip magic bytes)
+ * is decompressed and text in another encoding converted to UTF-8 on the way (decode-upload.ts).
+ * MAX_UPLOAD_BYTES (`maxBytes`) caps both what is received and what is stored. Whatever goes
+ * wrong (too large, client gone, bad form, corrupt gzip), the partial file is removed before the
+ * error propagates.
  */
-export async function storeUpload(
-  { request, incoming }: UploadRequest,
-  options: { filePath: string; maxBytes: number; signal?: AbortSignal },
-): Promise<StoredUpload> {
+export async function storeUpload({ request, incoming }: UploadRequest, options: StoreOptions): Promise<StoredUpload> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (declared > options.maxBytes) throw tooLarge(options.maxBytes);
   // (Touching request.body would start the web-stream wrapping; a zero-byte body is refused below.)
@@ -46,6 +66,7 @@ export async function storeUpload(
 
   const contentType = (request.headers.get('content-type') ?? '').toLowerCase();
   const mediaType = contentType.split(';')[0]!.trim();
+  const gzipped = gzipContentEncoding(request.headers.get('content-encoding'));
   await mkdir(path.dirname(options.filePath), { recursive: true });
   const body = incoming ? readWithoutOwning(incoming) : Readable.fromWeb(request.body as WebReadableStream<Uint8Array>);
   // On shutdown an upload in progress is cut short with 503: the client can retry elsewhere.
@@ -53,7 +74,7 @@ export async function storeUpload(
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (mediaType === 'multipart/form-data') {
-      return await storeMultipartFile(body, request.headers, options);
+      return await storeMultipartFile(body, request.headers, { ...options, gzipped });
     }
     if (mediaType !== '' && !RAW_CSV_TYPES.includes(mediaType)) {
       throw new UploadRejectedError(
@@ -61,8 +82,9 @@ export async function storeUpload(
         `Content-Type ${mediaType} is not accepted: send text/csv, or multipart/form-data with a "file" field`,
       );
     }
-    const stored = await writeHashed(body, options.filePath, options.maxBytes);
-    return { ...stored, filename: sanitizeFilename(request.headers.get('x-filename')), fields: {} };
+    const encoding = (await options.resolveEncoding?.({})) ?? 'auto';
+    const stored = await writeDecoded(body, options.filePath, { maxBytes: options.maxBytes, encoding, gunzip: gzipped });
+    return { ...stored, filename: sanitizeFilename(request.headers.get('x-filename')), fields: {}, lateFields: [] };
   } catch (error) {
     body.destroy();
     await rm(options.filePath, { force: true });
@@ -93,14 +115,21 @@ function readWithoutOwning(incoming: IncomingMessage): Readable {
 async function storeMultipartFile(
   body: Readable,
   headers: Headers,
-  options: { filePath: string; maxBytes: number },
+  options: StoreOptions & { gzipped: boolean },
 ): Promise<StoredUpload> {
   const parser = busboy({
     headers: Object.fromEntries(headers),
     limits: { files: 1, fileSize: options.maxBytes, fields: 20, parts: 25 },
   });
+  const fields: Record<string, string> = {};
+  const lateFields: string[] = [];
   let filePart: Readable | undefined;
   let writing: Promise<StoredUpload> | undefined;
+  let writeFailure: unknown;
+  parser.on('field', (name, value) => {
+    if (filePart) lateFields.push(name);
+    else fields[name] = value;
+  });
   parser.on('file', (field, stream, info) => {
     if (field !== 'file' || filePart) {
       stream.resume(); // drain parts we do not use
@@ -108,49 +137,62 @@ async function storeMultipartFile(
     }
     filePart = stream;
     stream.on('limit', () => stream.destroy(tooLarge(options.maxBytes)));
-    writing = writeHashed(stream, options.filePath, options.maxBytes).then((result) => ({
-      ...result,
-      filename: sanitizeFilename(info.filename),
-      fields: {},
-    }));
-    writing.catch(() => {}); // awaited below
+    const sentFields = { ...fields };
+    writing = (async () => {
+      // busboy holds the rest of the body back until the file part is read
+      const encoding = (await options.resolveEncoding?.(sentFields)) ?? 'auto';
+      const stored = await writeDecoded(stream, options.filePath, { maxBytes: options.maxBytes, encoding, gunzip: false });
+      return { ...stored, filename: sanitizeFilename(info.filename), fields: sentFields, lateFields };
+    })();
+    // A refused file stops the form at once (nothing else would read the rest of the body).
+    writing.catch((error) => {
+      writeFailure = error;
+      parser.destroy(error);
+    });
   });
   try {
-    await pipeline(body, parser);
+    // Content-Encoding: gzip on a form compresses the whole body.
+    await (options.gzipped ? pipeline(body, gzipStage({ force: true }), parser) : pipeline(body, parser));
   } catch (error) {
     // Stop writing the file part, and let its write end, before the caller removes the file.
     filePart?.destroy();
     await writing?.catch(() => {});
-    if (error instanceof UploadRejectedError || error instanceof ShuttingDownError) throw error;
+    if (isRefusal(error) || error === writeFailure) throw error;
     throw new UploadRejectedError('malformed', `Malformed multipart body: ${(error as Error).message}`);
   }
   if (!writing) throw new UploadRejectedError('malformed', 'The multipart form has no "file" field holding the CSV');
   return writing;
 }
 
-async function writeHashed(
+const isRefusal = (error: unknown) =>
+  error instanceof UploadRejectedError || error instanceof ShuttingDownError || error instanceof InvalidInputError;
+
+/** `Content-Encoding`: none, identity or gzip; anything else is refused (415). */
+function gzipContentEncoding(header: string | null): boolean {
+  const codings = (header ?? '').toLowerCase().split(',').map((coding) => coding.trim()).filter((coding) => coding && coding !== 'identity');
+  if (codings.length === 0) return false;
+  if (codings.length === 1 && (codings[0] === 'gzip' || codings[0] === 'x-gzip')) return true;
+  throw new UploadRejectedError('not_csv', `Content-Encoding ${header} is not accepted: send the file as it is, or gzip-compressed (Content-Encoding: gzip)`);
+}
+
+/**
+ * Received bytes are counted (at most maxBytes) and hashed as sent, then gunzipped (when asked, or
+ * when they start with the gzip magic bytes) and decoded to UTF-8; what is written is at most
+ * maxBytes too (so a gzip bomb ends in a 413 however small it is).
+ */
+async function writeDecoded(
   source: Readable,
   filePath: string,
-  maxBytes: number,
-): Promise<{ path: string; bytes: number; sha256: string; format: UploadFormat }> {
+  options: { maxBytes: number; encoding: Encoding; gunzip: boolean },
+): Promise<Omit<StoredUpload, 'filename' | 'fields' | 'lateFields'>> {
+  const { maxBytes } = options;
   const hash = createHash('sha256');
-  let format: UploadFormat = 'csv';
   let bytes = 0;
   let collectedAt = 0;
-  let head: Buffer | null = Buffer.alloc(0); // the first KiB, until it has been sniffed
   const meter = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
       bytes += chunk.length;
       if (bytes > maxBytes) return callback(tooLarge(maxBytes));
-      if (head) {
-        head = Buffer.concat([head, chunk]);
-        if (head.length >= SNIFF_BYTES) {
-          const refusal = refuseBinary(head);
-          if (refusal) return callback(refusal);
-          if (isZip(head)) format = 'xlsx';
-          head = null;
-        }
-      }
       hash.update(chunk);
       if (bytes - collectedAt >= COLLECT_EVERY_BYTES) {
         collectedAt = bytes;
@@ -158,14 +200,18 @@ async function writeHashed(
       }
       callback(null, chunk);
     },
-    flush(callback: TransformCallback) {
-      if (head && isZip(head)) format = 'xlsx';
-      callback(head ? refuseBinary(head) : null);
-    },
   });
-  await pipeline(source, meter, createWriteStream(filePath));
-  if (bytes === 0) throw emptyUpload();
-  return { path: filePath, bytes, sha256: hash.digest('hex'), format };
+  let gzipped = false;
+  const decoded = decodeStage({
+    encoding: options.encoding,
+    maxBytes,
+    tooLarge: () => tooLarge(maxBytes, gzipped ? 'once decompressed' : 'once converted to UTF-8'),
+  });
+  const gunzip = gzipStage({ force: options.gunzip, onGzip: () => (gzipped = true) });
+  await pipeline(source, meter, gunzip, decoded.stage, createWriteStream(filePath));
+  if (bytes === 0 || decoded.result.storedBytes === 0) throw emptyUpload();
+  const { format, encoding, warnings } = decoded.result;
+  return { path: filePath, bytes, sha256: hash.digest('hex'), format, encoding, warnings };
 }
 
 /**
@@ -180,41 +226,13 @@ function collectYoungGarbage(): void {
   (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc?.({ type: 'minor' });
 }
 
-const SNIFF_BYTES = 1024;
-const SIGNATURES: [string, number[]][] = [
-  ['a gzip archive', [0x1f, 0x8b]],
-  ['an old Excel .xls file', [0xd0, 0xcf, 0x11, 0xe0]],
-  ['a PDF document', [0x25, 0x50, 0x44, 0x46]],
-  ['a PNG image', [0x89, 0x50, 0x4e, 0x47]],
-  ['a bzip2 archive', [0x42, 0x5a, 0x68]],
-  ['a 7-Zip archive', [0x37, 0x7a, 0xbc, 0xaf]],
-  ['UTF-16 text (save it as UTF-8)', [0xff, 0xfe]],
-  ['UTF-16 text (save it as UTF-8)', [0xfe, 0xff]],
-];
-
-// An .xlsx workbook is a ZIP archive: accepted, and converted to CSV by the import's job.
-const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
-const isZip = (head: Buffer) => ZIP_MAGIC.every((byte, i) => head[i] === byte);
-
-/**
- * A CSV is text: known binary signatures, or any NUL byte, in the first KiB mean it is not one.
- * A ZIP archive passes here as a candidate .xlsx (the job says so if it is not a workbook).
- */
-function refuseBinary(head: Buffer): UploadRejectedError | null {
-  if (isZip(head)) return null;
-  const start = head.subarray(0, SNIFF_BYTES);
-  const known = SIGNATURES.find(([, magic]) => magic.every((byte, i) => start[i] === byte));
-  if (!known && !start.includes(0)) return null;
-  const kind = known ? known[0] : 'binary data (it contains NUL bytes)';
-  return new UploadRejectedError('not_csv', `The file is not a CSV text file: it looks like ${kind}`);
-}
-
 function emptyUpload(): UploadRejectedError {
   return new UploadRejectedError('empty', 'The uploaded file is empty: expected a header line with at least sku and name');
 }
 
-function tooLarge(maxBytes: number): UploadRejectedError {
-  return new UploadRejectedError('too_large', `The upload is larger than the limit of ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
+function tooLarge(maxBytes: number, when?: string): UploadRejectedError {
+  const size = when ? `The upload, ${when}, is` : 'The upload is';
+  return new UploadRejectedError('too_large', `${size} larger than the limit of ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
 }
 
 /** Keeps the display name only: no directories, no control characters, at most 255 characters. */

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Positions of bytes that do not belong to a valid UTF-8 sequence (RFC 3629: no overlongs, no
  * surrogates, nothing above U+10FFFF). Only called on chunks that Buffer's native isUtf8 refused,
@@ -48,4 +50,20 @@ function sequenceRule(lead: number): [number, number, number] {
   if (lead >= 0xf1 && lead <= 0xf3) return [4, 0x80, 0xbf];
   if (lead === 0xf4) return [4, 0x80, 0x8f];
   return [0, 0, 0];
+}
+
+/**
+ * How the start of a file reads as UTF-8: `valid` (ASCII included); `broken` (some invalid bytes,
+ * but also valid multi-byte sequences: UTF-8 with a few bad bytes, whose records the parser
+ * rejects); `not-utf8` (high bytes, none of them in a valid sequence: another encoding). A
+ * sequence cut off by the end of `bytes` counts as neither unless `atEnd`.
+ */
+export function classifyUtf8(bytes: Uint8Array, atEnd: boolean): 'valid' | 'broken' | 'not-utf8' {
+  if (isUtf8(bytes)) return 'valid';
+  const { invalid, incompleteTail } = findInvalidUtf8(bytes, atEnd);
+  if (invalid.length === 0) return 'valid';
+  let high = 0;
+  for (let i = 0; i < bytes.length - incompleteTail; i++) if (bytes[i]! >= 0x80) high++;
+  // Each invalid position is one high byte; any other high byte belongs to a valid sequence.
+  return high > invalid.length ? 'broken' : 'not-utf8';
 }
