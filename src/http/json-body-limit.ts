@@ -20,7 +20,7 @@ export function jsonBodyLimit(maxBytes: number) {
   return createMiddleware<AppEnv>((c, next) => {
     const { method, path } = c.req;
     if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
-    if (method === 'POST' && /^\/v1\/imports\/?$/.test(path)) return next();
+    if (method === 'POST' && /^\/v1\/imports(\/preview)?\/?$/.test(path)) return next(); // CSV bodies: their own limits
     return limit(c, next);
   });
 }

@@ -7,6 +7,7 @@ import { cancelImport } from '../../imports/finish-import.ts';
 import { writeErrorsCsv } from '../../imports/errors-csv.ts';
 import { getImport } from '../../imports/get-import.ts';
 import { uploadOptionsSchema } from '../../imports/import-options.ts';
+import { importPreviewSchema, previewImport } from '../../imports/preview-import.ts';
 import { importViewSchema, toImportView } from '../../imports/import-view.ts';
 import { listRejectedRecords, listTenantImports } from '../../imports/list-imports.ts';
 import { actorOf } from '../actor.ts';
@@ -89,6 +90,27 @@ export function importRoutes(deps: ImportRoutesDeps) {
     const { row, replayed } = await createImport(deps, upload, actorOf(c), { idempotencyKey, options });
     c.var.logger.info({ importId: row.id, bytes: Number(row.bytes), replayed }, replayed ? 'import replayed' : 'import queued');
     return c.json(toImportView(row), replayed ? 200 : 202, { Location: `/v1/imports/${row.id}` });
+  });
+
+  const previewRoute = createRoute({
+    method: 'post',
+    path: '/preview',
+    tags: ['imports'],
+    summary: 'Preview an upload: encoding, delimiter, header, mapping, first records',
+    description:
+      'Send the file as for an upload (raw, multipart, gzip; the same options). Reads at most the first MiB of ' +
+      'the file and checks its first 100 records exactly as an import would; stores nothing. Fuzzy mapping ' +
+      'suggestions are only shown here: an import applies the mapping, names and aliases, never a guess.',
+    security: bearerSecurity,
+    request: { query: uploadOptionsSchema, body: uploadRoute.request!.body! },
+    responses: { 200: json(importPreviewSchema, 'What an import of this file would do'), ...errorResponses(400, 401, 413, 415) },
+  });
+  app.openapi(previewRoute, async (c) => {
+    const upload = { request: c.req.raw, incoming: c.env?.incoming };
+    const preview = await previewImport(deps.pool, c.var.principal.tenantId, upload, c.req.valid('query'));
+    // The rest of a large body is not read: the connection closes after this answer.
+    c.header('Connection', 'close');
+    return c.json(preview, 200);
   });
 
   const cancelRoute = createRoute({
