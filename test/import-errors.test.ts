@@ -141,15 +141,15 @@ describe('rejected records', () => {
 describe('file-level failures', () => {
   it('fails at once when a required column is missing, naming it', async () => {
     const { tenant, key } = await service.createTenant('missing-col');
-    const done = await importCsv(key, 'sku,title,price\nA-1,Thing,1.00\n');
+    const done = await importCsv(key, 'sku,label,price\nA-1,Thing,1.00\n');
     expect(done).toMatchObject({ status: 'failed', rows_processed: 0, rows_inserted: 0 });
-    expect(done.error).toBe('Missing required column "name" in the header line (line 1); found: sku, title, price');
+    expect(done.error).toBe('Missing required column "name" in the header line (line 1); found: sku, label, price. No column looks like name');
     expect(await skus(tenant)).toEqual([]);
   });
 
   it('names both required columns when both are missing', async () => {
     const { key } = await service.createTenant('missing-cols');
-    const done = await importCsv(key, 'id,title\n1,x\n');
+    const done = await importCsv(key, 'id,label\n1,x\n');
     expect(done.status).toBe('failed');
     expect(done.error).toContain('Missing required columns "sku" and "name"');
   });

@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => service?.stop());
 
-const preview = (body: BodyInit, query = '', headers: Record<string, string> = { 'content-type': 'text/csv' }) =>
+const preview = (body: NonNullable<RequestInit['body']>, query = '', headers: Record<string, string> = { 'content-type': 'text/csv' }) =>
   service.request(`/v1/imports/preview${query}`, { method: 'POST', key, body, headers });
 const stored = async () => ({
   imports: Number((await service.pool.query('select count(*) from imports')).rows[0].count),

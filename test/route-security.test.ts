@@ -47,7 +47,7 @@ type Operation = {
   isWebSocket: boolean;
 };
 /** Resources one tenant owns, created through the API. */
-type Owned = { tenant: string; key: string; importId: string; sku: string; endpointId: string; deliveryId: string };
+type Owned = { tenant: string; key: string; importId: string; sku: string; endpointId: string; deliveryId: string; templateName: string };
 type Outcome = { status: number; requestId: string | null; body: unknown };
 
 /** Which resource of its owner each path parameter names, by parameter and path. */
@@ -55,6 +55,7 @@ const PATH_VALUES: Record<string, (path: string, owner: Owned) => string | undef
   id: (path, owner) => (path.startsWith('/v1/imports/') ? owner.importId : path.startsWith('/v1/webhooks/') ? owner.endpointId : undefined),
   sku: (path, owner) => (path.startsWith('/v1/products/') ? owner.sku : undefined),
   deliveryId: (path, owner) => (path.startsWith('/v1/webhooks/') ? owner.deliveryId : undefined),
+  name: (path, owner) => (path.startsWith('/v1/templates/') ? owner.templateName : undefined),
 };
 
 const csv = await readFile(new URL('../fixtures/products-invalid-rows.csv', import.meta.url), 'utf8');
@@ -64,10 +65,13 @@ const json = (value: unknown) => ({ contentType: 'application/json', body: JSON.
 /** A minimal valid body for every operation that documents a requestBody. */
 const BODIES: Record<string, () => { contentType: string; body: string }> = {
   'POST /v1/imports': () => ({ contentType: 'text/csv', body: csv }),
+  'POST /v1/imports/preview': () => ({ contentType: 'text/csv', body: csv }),
   'POST /v1/products': () => json({ sku: 'RS-CREATED', name: 'Created by route-security', price: '1.00' }),
   'PUT /v1/products/{sku}': () => json({ name: 'Replaced by route-security', price: '2.00' }),
   'POST /v1/webhooks': () => json({ url: `${receiver.url}/created` }),
   'PATCH /v1/webhooks/{id}': () => json({ description: 'Changed by route-security' }),
+  'POST /v1/templates': () => json({ name: 'RS created', mapping: { Title: 'name' } }),
+  'PUT /v1/templates/{name}': () => json({ mapping: { Title: 'name' }, options: { header_row: 2 } }),
 };
 
 const service = await startTestService({ WEBHOOK_ALLOW_PRIVATE: 'true' });
@@ -307,6 +311,8 @@ async function snapshotOfAlice(): Promise<unknown> {
     `/v1/webhooks/${alice.endpointId}`,
     '/v1/webhooks',
     `/v1/webhooks/${alice.endpointId}/deliveries`,
+    `/v1/templates/${encodeURIComponent(alice.templateName)}`,
+    '/v1/templates',
     '/v1/audit',
   ];
   const views: Record<string, unknown> = {};
@@ -323,6 +329,7 @@ async function snapshotOfAlice(): Promise<unknown> {
             (select count(*) from webhook_deliveries)::int as webhook_deliveries,
             (select count(*) from webhook_attempts)::int as webhook_attempts,
             (select count(*) from idempotency_keys)::int as idempotency_keys,
+            (select count(*) from import_templates)::int as import_templates,
             (select count(*) from audit_log where tenant_id = $1)::int as alice_audit_entries`,
     [aliceTenantId],
   );
@@ -350,6 +357,7 @@ async function createOwned(prefix: string, sku: string): Promise<Owned> {
   await post('/v1/products', { sku, name: `${prefix} product`, price: '3.00' });
   const endpoint = await post('/v1/webhooks', { url: `${receiver.url}/${prefix}` });
   const delivery = await post(`/v1/webhooks/${endpoint.id}/test`, {});
+  const template = await post('/v1/templates', { name: `${prefix} template`, mapping: { SKU: 'sku' } });
 
   // The delivery must be finished so that nothing about it changes while the tests compare.
   const deadline = Date.now() + 20_000;
@@ -360,7 +368,7 @@ async function createOwned(prefix: string, sku: string): Promise<Owned> {
     if (Date.now() > deadline) throw new Error(`delivery ${delivery.id} still pending: ${JSON.stringify(page.items)}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  return { tenant, key, importId: imported.id, sku, endpointId: endpoint.id, deliveryId: delivery.id };
+  return { tenant, key, importId: imported.id, sku, endpointId: endpoint.id, deliveryId: delivery.id, templateName: template.name };
 }
 
 /** A webhook receiver on loopback that accepts everything with 204. */

@@ -9,6 +9,9 @@ export type AuditAction =
   | 'webhook.created'
   | 'webhook.changed'
   | 'webhook.deleted'
+  | 'template.created'
+  | 'template.changed'
+  | 'template.deleted'
   | 'api_key.created'
   | 'api_key.revoked';
 

@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health.ts';
 import { importRoutes } from './routes/imports.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { productRoutes } from './routes/products.ts';
+import { templateRoutes } from './routes/templates.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { registerWebhookDocs } from './webhook-docs.ts';
 
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/imports', importRoutes(deps));
   app.route('/v1/products', productRoutes(deps));
   app.route('/v1/webhooks', webhookRoutes(deps));
+  app.route('/v1/templates', templateRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1', eventRoutes(deps));
 

@@ -72,6 +72,39 @@ export const uploadOptionsSchema = z.object({
 });
 export type UploadOptions = z.infer<typeof uploadOptionsSchema>;
 
+// The same options in a JSON body (a template's defaults): numbers and booleans as JSON values,
+// turned into their text form and checked by the upload's own rules, so both read alike.
+const text = uploadOptionsSchema.shape;
+// The text rules take strings (the casts say so; optional() lets undefined through, never reached).
+type TextRule<K extends keyof typeof text> = z.ZodType<z.output<(typeof text)[K]>, string>;
+const jsonNumber = <K extends 'header_row' | 'max_errors' | 'max_error_rate'>(option: K) =>
+  (option === 'max_error_rate' ? z.number({ error: 'must be a number' }) : z.int({ error: 'must be a whole number' }))
+    .transform(String)
+    .pipe(text[option] as unknown as TextRule<K>)
+    .optional()
+    .meta(text[option].meta() ?? {});
+const jsonFlag = <K extends 'dry_run' | 'atomic'>(option: K) =>
+  z
+    .boolean({ error: 'must be true or false' })
+    .transform(String)
+    .pipe(text[option] as unknown as TextRule<K>)
+    .optional()
+    .meta(text[option].meta() ?? {});
+
+/** Upload options as a template stores them: all but template and mapping, JSON-typed. */
+export const templateOptionsSchema = uploadOptionsSchema
+  .omit({ template: true, mapping: true })
+  .extend({
+    header_row: jsonNumber('header_row'),
+    dry_run: jsonFlag('dry_run'),
+    atomic: jsonFlag('atomic'),
+    max_errors: jsonNumber('max_errors'),
+    max_error_rate: jsonNumber('max_error_rate'),
+  })
+  .strict()
+  .meta({ id: 'TemplateOptions', description: 'Default upload options of a template; an upload’s own win' });
+export type TemplateOptions = z.infer<typeof templateOptionsSchema>;
+
 /** What the import keeps of them (template defaults applied): stored as `imports.options`. */
 export const importOptionsSchema = z
   .object({

@@ -2,8 +2,6 @@ import { existsSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import type { ProductField } from '../products/product-values.ts';
-import type { ColumnMapping } from './import-options.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
 import { checkErrorPolicy } from './check-error-policy.ts';
@@ -83,18 +81,26 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
 
 async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<Outcome> {
   if (imp.file_format === 'xlsx') throw new FileLevelError('Excel workbooks (.xlsx) cannot be imported yet: save the sheet as CSV');
-  const { delimiter, detected } = detectDelimiter(await readFirstLine(imp.file_path));
+  // header_row=N: the N-1 lines above the header (titles, notes) are skipped unparsed; line
+  // numbers stay those of the file. A run after the header was recorded (a continuation) finds
+  // the applied mapping on the import: it names every column, so it gives the same columns again.
+  const headerRow = imp.options.header_row ?? 1;
+  const headerStart = await findLineStart(imp.file_path, headerRow);
+  const beyondEnd = `The file ends before line ${headerRow}, where header_row says the header is`;
+  if (headerStart === undefined) throw new FileLevelError(beyondEnd);
+  const { delimiter, detected } = detectDelimiter(await readFirstLine(imp.file_path, headerStart), imp.mapping);
   const read: ReadOptions = { delimiter, maxRecordSize: deps.limits.maxRecordSize };
-  const header = await readHeader(imp.file_path, read);
+  const header = await readHeader(imp.file_path, { ...read, startByte: headerStart, startLine: headerRow });
+  if (!header && headerRow > 1) throw new FileLevelError(beyondEnd);
   if (!header || header.fields.every((name) => name.trim() === '')) {
     throw new FileLevelError('The file is empty: expected a header line with at least sku and name');
   }
-  const mapping = mapHeader(header.fields, deps.limits);
+  const mapping = mapHeader(header.fields, deps.limits, { mapping: imp.mapping, line: header.line });
   const warnings = detected && delimiter !== ',' ? [`Columns are separated by ${describeDelimiter(delimiter)}`] : [];
   await setImportHeader(deps.pool, imp.id, {
     header: header.fields,
     delimiter,
-    mapping: appliedMapping(header.fields, mapping.columns),
+    mapping: mapping.applied,
     warnings: [...warnings, ...mapping.warnings],
   });
 
@@ -175,24 +181,42 @@ async function readHeader(filePath: string, options: ReadOptions): Promise<CsvRe
   }
 }
 
-/** The header line as text, for delimiter detection: the first 64 KiB up to the first line break. */
-async function readFirstLine(filePath: string): Promise<string> {
+/**
+ * The header line as text, for delimiter detection: the first non-empty line in the 64 KiB from
+ * `start` (csv-parse skips empty lines too).
+ */
+async function readFirstLine(filePath: string, start: number): Promise<string> {
   const file = await open(filePath);
   try {
-    const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(64 * 1024), position: 0 });
+    const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(64 * 1024), position: start });
     const text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
-    return text.split(/\r?\n/, 1)[0] ?? '';
+    return text.split(/\r?\n/).find((line) => line !== '') ?? '';
   } finally {
     await file.close();
   }
 }
 
 /**
- * File column → the field it fills, or null when it is ignored: what the import view shows.
- * Columns without a name are left out (they are ignored, and a warning says so).
+ * Byte offset where physical line `line` starts (counting line feeds), or undefined when the file
+ * has fewer line breaks. The lines before it are not parsed: they may hold anything, an unbalanced
+ * quote included.
  */
-function appliedMapping(header: string[], columns: ReadonlyMap<ProductField, number>): ColumnMapping {
-  const fieldAt = new Map([...columns].map(([field, index]) => [index, field]));
-  const named = header.map((name, index) => [name.trim(), fieldAt.get(index) ?? null] as const).filter(([name]) => name !== '');
-  return Object.fromEntries(named);
+async function findLineStart(filePath: string, line: number): Promise<number | undefined> {
+  if (line <= 1) return 0;
+  const file = await open(filePath);
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    let breaks = 0;
+    for (let position = 0; ; ) {
+      const { bytesRead } = await file.read({ buffer, position });
+      if (bytesRead === 0) return undefined;
+      const chunk = buffer.subarray(0, bytesRead);
+      for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, at + 1)) {
+        if (++breaks === line - 1) return position + at + 1;
+      }
+      position += bytesRead;
+    }
+  } finally {
+    await file.close();
+  }
 }
