@@ -101,7 +101,7 @@ describe('delivery of import events', () => {
   it('sends import.failed to endpoints that asked for it', async () => {
     const { key } = await service.createTenant('failed-events');
     const endpoint = await register(key, { url: `${receiver.url}/only-failed`, events: ['import.failed'] });
-    const done = await runImport(key, 'sku,title\nA,b\n');
+    const done = await runImport(key, 'sku,label\nA,b\n');
     expect(done.status).toBe('failed');
     const [delivery] = await finishedDeliveries(key, endpoint.id);
     expect(delivery).toMatchObject({ status: 'succeeded', event_id: `evt_${done.id}` });

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
 import { checkErrorPolicy } from './check-error-policy.ts';
+import { convertXlsxForImport, removeConvertedCsv } from './convert-xlsx.ts';
 import { settleHeldRows } from './settle-held-rows.ts';
 import { createBatchWriter, ImportNotProcessingError, prepareWriterSession, releaseWriterSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
@@ -43,6 +44,7 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
   if (!started) {
     // Finished already, or cancelled before it started: only its file may be left to remove.
     const row = await findImportById(deps.pool, importId);
+    if (row) await removeConvertedCsv(row.file_path);
     if (row) await rm(row.file_path, { force: true });
     log.info({ status: row?.status }, 'import already finished; nothing to do');
     return;
@@ -76,11 +78,18 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
       throw error; // graphile-worker retries with backoff; the checkpoint makes the retry continue
     }
   }
+  await removeConvertedCsv(started.file_path); // before the upload: once it is gone, so is everything
   await rm(started.file_path, { force: true });
 }
 
 async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<Outcome> {
-  if (imp.file_format === 'xlsx') throw new FileLevelError('Excel workbooks (.xlsx) cannot be imported yet: save the sheet as CSV');
+  if (imp.file_format === 'xlsx') {
+    // The worksheet as a CSV next to the upload (made once, reused on resume); read like any CSV from here on.
+    const options = { sheet: imp.options.sheet, headerRow: imp.options.header_row };
+    const csv = await convertXlsxForImport(imp.file_path, options, { log, signal: deps.shutdownSignal, compileCacheDir: deps.compileCacheDir });
+    if (csv === null) return 'paused'; // shutting down mid-conversion: the continuation converts again
+    imp = { ...imp, file_path: csv };
+  }
   // header_row=N: the N-1 lines above the header (titles, notes) are skipped unparsed; line
   // numbers stay those of the file. A run after the header was recorded (a continuation) finds
   // the applied mapping on the import: it names every column, so it gives the same columns again.

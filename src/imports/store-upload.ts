@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { mkdir, rm } from 'node:fs/promises';
@@ -48,7 +49,14 @@ type StoreOptions = { filePath: string; maxBytes: number; signal?: AbortSignal; 
  */
 export type UploadRequest = { request: Request; incoming?: IncomingMessage };
 
-const RAW_CSV_TYPES = ['text/csv', 'text/plain', 'application/csv', 'application/octet-stream'];
+// Raw bodies: CSV text, or an .xlsx workbook (converted by the job).
+const RAW_CSV_TYPES = [
+  'text/csv',
+  'text/plain',
+  'application/csv',
+  'application/octet-stream',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+];
 
 /**
  * Streams an uploaded CSV (raw body or multipart field `file`) to `filePath`, hashing it on the
@@ -208,7 +216,15 @@ async function writeDecoded(
     tooLarge: () => tooLarge(maxBytes, gzipped ? 'once decompressed' : 'once converted to UTF-8'),
   });
   const gunzip = gzipStage({ force: options.gunzip, onGzip: () => (gzipped = true) });
-  await pipeline(source, meter, gunzip, decoded.stage, createWriteStream(filePath));
+  const file = createWriteStream(filePath);
+  try {
+    await pipeline(source, meter, gunzip, decoded.stage, file);
+  } catch (error) {
+    // The file is opened asynchronously: removing it before the stream has closed could let the
+    // open create it again afterwards (seen under load: a refused upload left its file behind).
+    if (!file.closed) await once(file, 'close');
+    throw error;
+  }
   if (bytes === 0 || decoded.result.storedBytes === 0) throw emptyUpload();
   const { format, encoding, warnings } = decoded.result;
   return { path: filePath, bytes, sha256: hash.digest('hex'), format, encoding, warnings };
@@ -245,7 +261,6 @@ export function sanitizeFilename(raw: string | null | undefined): string | null 
     // not percent-encoded: use as sent
   }
   const base = name.split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
   // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
   const clean = base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 255);
   return clean === '' || clean === '.' || clean === '..' ? null : clean;
