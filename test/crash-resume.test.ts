@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/api-keys/api-keys.ts';
 import { createPool, type Pool } from '../src/db/pool.ts';
 import { generateProductsCsv, type GeneratedFile } from '../scripts/generate-products-csv.ts';
-import { runScript, waitForOutput, type Child } from './helpers/child-process.ts';
+import { startServiceProcess, type Child } from './helpers/child-process.ts';
 import { createTestDatabase } from './helpers/test-service.ts';
 
 const ROWS = 60_000;
@@ -27,17 +27,8 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function startService(): Promise<{ child: Child; url: string }> {
-  const child = runScript('bin/lading-server.js', [], {
-    DATABASE_URL: database.connectionString,
-    DATA_DIR: path.join(dataDir, 'service'),
-    PORT: '0',
-    LOG_LEVEL: 'warn',
-    BATCH_SIZE: String(BATCH),
-    WORKER_POLL_INTERVAL_MS: '100',
-  });
-  const [, url] = await waitForOutput(child, /listening on (http:\/\/\S+)/);
-  return { child, url: url! };
+function startService(): Promise<{ child: Child; url: string }> {
+  return startServiceProcess({ DATABASE_URL: database.connectionString, DATA_DIR: path.join(dataDir, 'service'), BATCH_SIZE: String(BATCH) });
 }
 
 async function upload(url: string, key: string): Promise<string> {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
+import { productsOfKey, readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
 
 let service: TestService;
 let key: string;
@@ -20,17 +20,6 @@ async function importCsv(csv: string | Blob | FormData, headers: Record<string, 
   return service.waitForImport(as, queued.id);
 }
 
-async function productsTable(tenantKey = key) {
-  const { rows } = await service.pool.query(
-    `select p.sku, p.name, p.description, p.price::text, p.currency, p.quantity, p.category, p.status,
-            to_char(p.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') as updated_at
-     from products p join api_keys k on k.tenant_id = p.tenant_id
-     where k.key_hash = sha256(convert_to($1, 'UTF8'))
-     order by p.sku`,
-    [tenantKey],
-  );
-  return rows;
-}
 
 describe('POST /v1/imports', () => {
   it('loads a raw text/csv upload into products exactly', async () => {
@@ -52,7 +41,7 @@ describe('POST /v1/imports', () => {
     expect(done.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(done.started_at).not.toBeNull();
     expect(done.finished_at).not.toBeNull();
-    const table = await productsTable();
+    const table = await productsOfKey(service.pool, key);
     expect(table).toEqual([
       { sku: 'MUG-001', name: 'Coffee mug', description: 'Holds 350 ml\ndishwasher safe', price: '8.50', currency: 'USD',
         quantity: 100, category: 'kitchen', status: 'inactive', updated_at: expect.any(String) },
@@ -74,7 +63,7 @@ describe('POST /v1/imports', () => {
     form.append('file', new Blob(['sku,name,price\nA-1,First,1.00\nA-2,Second,2.50\n'], { type: 'text/csv' }), 'dir/../catalogue.csv');
     const done = await importCsv(form, {}, other);
     expect(done).toMatchObject({ status: 'succeeded', filename: 'catalogue.csv', rows_inserted: 2, rows_rejected: 0 });
-    expect((await productsTable(other)).map((p) => [p.sku, p.price])).toEqual([['A-1', '1.00'], ['A-2', '2.50']]);
+    expect((await productsOfKey(service.pool, other)).map((p) => [p.sku, p.price])).toEqual([['A-1', '1.00'], ['A-2', '2.50']]);
   });
 
   it('updates existing skus on re-import instead of duplicating them', async () => {
@@ -83,7 +72,7 @@ describe('POST /v1/imports', () => {
     expect(await importCsv(first, {}, other)).toMatchObject({ rows_inserted: 3, rows_updated: 0 });
     const second = 'sku,name,price,quantity\nR-1,One,1.50,1\nR-2,Two,2.50,2\nR-4,Four,4.00,4\n';
     expect(await importCsv(second, {}, other)).toMatchObject({ status: 'succeeded', rows_inserted: 1, rows_updated: 2 });
-    expect((await productsTable(other)).map((p) => [p.sku, p.price])).toEqual([
+    expect((await productsOfKey(service.pool, other)).map((p) => [p.sku, p.price])).toEqual([
       ['R-1', '1.50'],
       ['R-2', '2.50'],
       ['R-3', '3.00'],
@@ -109,7 +98,7 @@ describe('POST /v1/imports', () => {
     await importCsv('sku,name,price,currency,status\nP-1,Old name,9.99,EUR,active\n', {}, other);
     const done = await importCsv('STATUS , Description,Name,SKU\ninactive,New text,New name,P-1\narchived,,Other,P-2\n', {}, other);
     expect(done).toMatchObject({ status: 'succeeded', rows_inserted: 1, rows_updated: 1, warnings: [] });
-    expect(await productsTable(other)).toEqual([
+    expect(await productsOfKey(service.pool, other)).toEqual([
       expect.objectContaining({ sku: 'P-1', name: 'New name', description: 'New text', price: '9.99', currency: 'EUR', status: 'inactive' }),
       expect.objectContaining({ sku: 'P-2', name: 'Other', description: null, price: null, currency: null, status: 'archived' }),
     ]);
@@ -120,14 +109,14 @@ describe('POST /v1/imports', () => {
     const done = await importCsv('sku,colour,name,\nU-1,red,Thing,x\n', {}, other);
     expect(done.status).toBe('succeeded');
     expect(done.warnings).toEqual(['Unknown column "colour" was ignored', 'Column 4 has no name and was ignored']);
-    expect((await productsTable(other)).map((p) => p.sku)).toEqual(['U-1']);
+    expect((await productsOfKey(service.pool, other)).map((p) => p.sku)).toEqual(['U-1']);
   });
 
   it('lets the last occurrence of a repeated sku win, counting the repeat as an update', async () => {
     const { key: other } = await service.createTenant('dupes');
     const done = await importCsv('sku,name,price\nD-1,First,1.00\nD-2,Other,5.00\nD-1,Last,3.00\n', {}, other);
     expect(done).toMatchObject({ status: 'succeeded', rows_processed: 3, rows_inserted: 2, rows_updated: 1 });
-    expect((await productsTable(other)).map((p) => [p.sku, p.name, p.price])).toEqual([
+    expect((await productsOfKey(service.pool, other)).map((p) => [p.sku, p.name, p.price])).toEqual([
       ['D-1', 'Last', '3.00'],
       ['D-2', 'Other', '5.00'],
     ]);
@@ -189,7 +178,7 @@ describe('POST /v1/imports', () => {
     const csv = '\uFEFFsku,name,description\r\nC-1,"Comma, inside","Two\r\nlines"\r\nC-2,"Say ""hi""",plain\r\n';
     const done = await importCsv(csv, {}, other);
     expect(done).toMatchObject({ status: 'succeeded', rows_inserted: 2, warnings: [] });
-    expect((await productsTable(other)).map((p) => [p.sku, p.name, p.description])).toEqual([
+    expect((await productsOfKey(service.pool, other)).map((p) => [p.sku, p.name, p.description])).toEqual([
       ['C-1', 'Comma, inside', 'Two\r\nlines'],
       ['C-2', 'Say "hi"', 'plain'],
     ]);

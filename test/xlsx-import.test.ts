@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertedCsvPath, convertXlsxForImport } from '../src/imports/convert-xlsx.ts';
 import { writeXlsxAsCsv } from '../src/imports/write-xlsx-as-csv.ts';
 import { createLogger } from '../src/logger.ts';
-import { readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
+import { productsOfKey, readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
 
 let service: TestService;
 
@@ -70,17 +70,6 @@ async function importWorkbook(key: string, bytes: Uint8Array, query = ''): Promi
   return service.waitForImport(key, queued.id);
 }
 
-async function productsTable(key: string) {
-  const { rows } = await service.pool.query(
-    `select p.sku, p.name, p.description, p.price::text, p.currency, p.quantity, p.category, p.status,
-            to_char(p.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') as updated_at
-     from products p join api_keys k on k.tenant_id = p.tenant_id
-     where k.key_hash = sha256(convert_to($1, 'UTF8'))
-     order by p.sku`,
-    [key],
-  );
-  return rows;
-}
 
 describe('.xlsx uploads', () => {
   it('import the first worksheet: accents, numbers, formula results, dates, rich text, links; empty rows skipped; errors name sheet rows', async () => {
@@ -95,7 +84,7 @@ describe('.xlsx uploads', () => {
       warnings: ['Unknown column "notes" was ignored'],
       error: null,
     });
-    expect(await productsTable(key)).toEqual([
+    expect(await productsOfKey(service.pool, key)).toEqual([
       { sku: 'XL-1', name: 'Crème brûlée set', description: 'Ständer für Töpfe, «neu» — 20 cm', price: '19.99', currency: 'EUR',
         quantity: 3, category: 'kitchen', status: 'active', updated_at: '2024-05-01T00:00:00' },
       { sku: 'XL-2', name: 'Café mug', description: null, price: '39.98', currency: 'USD', quantity: 0, category: 'kitchen',
@@ -127,7 +116,7 @@ describe('.xlsx uploads', () => {
     expect(response.status).toBe(202);
     const done = await service.waitForImport(key, (await readJson(response)).id);
     expect(done).toMatchObject({ status: 'succeeded', rows_processed: 2, rows_inserted: 2, rows_rejected: 0 });
-    expect((await productsTable(key)).map(({ sku, name, price }) => [sku, name, price])).toEqual([
+    expect((await productsOfKey(service.pool, key)).map(({ sku, name, price }) => [sku, name, price])).toEqual([
       ['P-1', 'Über-Preis', '5.00'],
       ['P-2', 'Ñandú', '0.50'],
     ]);
@@ -154,7 +143,7 @@ describe('.xlsx uploads', () => {
     const { key } = await service.createTenant('xlsx-accents');
     const done = await importWorkbook(key, await accents());
     expect(done).toMatchObject({ status: 'succeeded', rows_inserted: ACCENT_ROWS, rows_rejected: 0 });
-    const table = await productsTable(key);
+    const table = await productsOfKey(service.pool, key);
     expect(table.map((row) => row.name)).toEqual(Array.from({ length: ACCENT_ROWS }, (_, i) => accentName(i)));
     expect(table.every((row, i) => row.description === `Beschreibung ${i}: äöüß àéîõù`)).toBe(true);
   });

@@ -78,3 +78,13 @@ export function runNpm(args: string[], options: { cwd?: string; env?: Record<str
     }),
   );
 }
+
+/**
+ * The service as `npm start` runs it (bin/lading-server.js), as a child process on a test database:
+ * for crash and restart tests. Resolves once it listens.
+ */
+export async function startServiceProcess(env: Record<string, string>): Promise<{ child: Child; url: string }> {
+  const child = runScript('bin/lading-server.js', [], { PORT: '0', LOG_LEVEL: 'warn', WORKER_POLL_INTERVAL_MS: '100', ...env });
+  const [, url] = await waitForOutput(child, /listening on (http:\/\/\S+)/);
+  return { child, url: url! };
+}

@@ -145,3 +145,15 @@ export async function readJson(response: Response): Promise<any> {
   return response.json();
 }
 
+/** The products of the tenant that owns `key`, by sku, as tests compare them (price as text, updated_at to the second, UTC). */
+export async function productsOfKey(pool: Pool, key: string) {
+  const { rows } = await pool.query(
+    `select p.sku, p.name, p.description, p.price::text, p.currency, p.quantity, p.category, p.status,
+            to_char(p.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') as updated_at
+     from products p join api_keys k on k.tenant_id = p.tenant_id
+     where k.key_hash = sha256(convert_to($1, 'UTF8'))
+     order by p.sku`,
+    [key],
+  );
+  return rows;
+}
