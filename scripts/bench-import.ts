@@ -11,9 +11,8 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import WebSocket from 'ws';
 import { loadConfig } from '../src/config.ts';
-import { createBenchKey, openBenchDatabase, startServiceProcess, uploadCsvFile, type ServiceProcess } from './bench-support.ts';
+import { createBenchKey, openBenchDatabase, startServiceProcess, timeImport, type ServiceProcess } from './bench-support.ts';
 import { generateProductsCsv } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
@@ -137,23 +136,10 @@ async function measureImport(
   expect: 'rows_inserted' | 'rows_updated' | 'rows_unchanged',
   query = '',
 ): Promise<Run> {
-  const stream = new WebSocket(`${target.url.replace('http', 'ws')}/v1/events`, { headers: { authorization: `Bearer ${apiKey}` } });
-  await new Promise((resolve, reject) => stream.once('open', resolve).once('error', reject));
-  target.resetPeakRss();
-  const started = performance.now();
-  const { id } = (await uploadCsvFile(target.url, apiKey, csv, query)) as { id: string };
-  const uploaded = performance.now();
   type Final = { id: string; status: string } & Record<typeof expect, number>;
-  const final = await new Promise<Final>((resolve) => {
-    stream.on('message', (data) => {
-      const message = JSON.parse(String(data)) as { type: string; import: Final };
-      if (message.type === 'finished' && message.import.id === id) resolve(message.import);
-    });
-  });
-  const seconds = (performance.now() - started) / 1000;
-  stream.close();
+  const { final, ...run } = await timeImport<Final>(target, apiKey, csv, query);
   if (final.status !== 'succeeded' || final[expect] !== rows) throw new Error(`unexpected outcome: ${JSON.stringify(final)}`);
-  return { seconds, uploadSeconds: (uploaded - started) / 1000, peakRssMb: target.peakRssMb() };
+  return run;
 }
 
 function limitTool(): string {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { createApiKey } from '../src/api-keys/api-keys.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
@@ -111,4 +112,32 @@ export async function uploadCsvFile(serviceUrl: string, apiKey: string, csv: str
   let body = '';
   for await (const chunk of await response) body += chunk;
   return JSON.parse(body);
+}
+
+/**
+ * Uploads a file and waits for the import's `finished` message on the tenant's event stream (so
+ * no polling delay is counted): the time from the first byte sent, the upload's share, and the
+ * service's peak RSS meanwhile.
+ */
+export async function timeImport<Final extends { id: string; status: string }>(
+  target: ServiceProcess,
+  apiKey: string,
+  file: string,
+  query = '',
+): Promise<{ final: Final; seconds: number; uploadSeconds: number; peakRssMb: number }> {
+  const stream = new WebSocket(`${target.url.replace('http', 'ws')}/v1/events`, { headers: { authorization: `Bearer ${apiKey}` } });
+  await new Promise((resolve, reject) => stream.once('open', resolve).once('error', reject));
+  target.resetPeakRss();
+  const started = performance.now();
+  const { id } = (await uploadCsvFile(target.url, apiKey, file, query)) as { id: string };
+  const uploaded = performance.now();
+  const final = await new Promise<Final>((resolve) => {
+    stream.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; import: Final };
+      if (message.type === 'finished' && message.import.id === id) resolve(message.import);
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  stream.close();
+  return { final, seconds, uploadSeconds: (uploaded - started) / 1000, peakRssMb: target.peakRssMb() };
 }

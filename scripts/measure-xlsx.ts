@@ -5,9 +5,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse';
 import ExcelJS from 'exceljs';
-import WebSocket from 'ws';
 import { loadConfig } from '../src/config.ts';
-import { createBenchKey, openBenchDatabase, startServiceProcess, uploadCsvFile, type ServiceProcess } from './bench-support.ts';
+import { createBenchKey, openBenchDatabase, startServiceProcess, timeImport, type ServiceProcess } from './bench-support.ts';
 import { generateProductsCsv } from './generate-products-csv.ts';
 
 // .xlsx import: time and the service's peak RSS for a workbook of the benchmark's products
@@ -87,22 +86,10 @@ try {
 
 /** Upload → `finished` (seen on the tenant's event stream), every row inserted. */
 async function measureImport(target: ServiceProcess, apiKey: string, file: string): Promise<{ seconds: number; peakRssMb: number }> {
-  const stream = new WebSocket(`${target.url.replace('http', 'ws')}/v1/events`, { headers: { authorization: `Bearer ${apiKey}` } });
-  await new Promise((resolve, reject) => stream.once('open', resolve).once('error', reject));
-  target.resetPeakRss();
-  const started = performance.now();
-  const { id } = (await uploadCsvFile(target.url, apiKey, file)) as { id: string };
   type Final = { id: string; status: string; rows_inserted: number; error: string | null };
-  const final = await new Promise<Final>((resolve) => {
-    stream.on('message', (data) => {
-      const message = JSON.parse(String(data)) as { type: string; import: Final };
-      if (message.type === 'finished' && message.import.id === id) resolve(message.import);
-    });
-  });
-  const seconds = (performance.now() - started) / 1000;
-  stream.close();
+  const { final, seconds, peakRssMb } = await timeImport<Final>(target, apiKey, file);
   if (final.status !== 'succeeded' || final.rows_inserted !== rows) throw new Error(`unexpected outcome: ${JSON.stringify(final)}`);
-  return { seconds, peakRssMb: target.peakRssMb() };
+  return { seconds, peakRssMb };
 }
 
 /** The CSV's rows as a workbook: numbers as numbers, updated_at as date cells, the rest as (shared) strings. */
