@@ -74,6 +74,19 @@ describe('POST /v1/imports/preview', () => {
     expect(titled.records[1].rejection.column).toBe('name');
   });
 
+  it('reads a multipart form, gzip-compressed as a whole, as an upload would', async () => {
+    const form = new FormData();
+    form.append('header_row', '2');
+    form.append('file', new Blob(['Catalogue\nsku,name\nF-1,Form item\n']), 'form.csv');
+    const request = new Request('http://x', { method: 'POST', body: form });
+    const body = gzipSync(Buffer.from(await request.arrayBuffer()));
+    const response = await preview(body, '', { 'content-type': request.headers.get('content-type')!, 'content-encoding': 'gzip' });
+    expect(response.status).toBe(200);
+    const result = await readJson(response);
+    expect(result).toMatchObject({ header_row: 2, header: ['sku', 'name'] });
+    expect(result.records).toEqual([{ line: 3, values: expect.objectContaining({ sku: 'F-1', name: 'Form item' }), rejection: null }]);
+  });
+
   it('reads only the start of a large body: 100 records, truncated, answered without the rest', async () => {
     const before = await stored();
     const line = (i: number) => `BIG-${i},Item ${i},${'x'.repeat(200)}\n`;

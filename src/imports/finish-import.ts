@@ -3,7 +3,7 @@ import { withTransaction, type Pool, type Queryable } from '../db/pool.ts';
 import { ConflictError } from '../errors.ts';
 import { enqueueImportFinishedEvent } from '../webhooks/webhook-events.ts';
 import { getImport } from './get-import.ts';
-import { markImportFinished, type ImportRow } from './import-queries.ts';
+import { lockImportStatus, markImportFinished, type ImportRow } from './import-queries.ts';
 import { deleteHeldRows } from './settle-held-rows.ts';
 
 type FinishDeps = { pool: Pool; publicBaseUrl: string };
@@ -20,6 +20,8 @@ export async function finishImport(
   settle?: (client: Queryable) => Promise<void>,
 ): Promise<ImportRow | undefined> {
   return withTransaction(deps.pool, async (client) => {
+    // Locked first: a cancel that got here before must win before any held row reaches products.
+    if ((await lockImportStatus(client, id)) !== 'processing') return undefined;
     if (outcome.status === 'succeeded' && settle) await settle(client);
     await deleteHeldRows(client, id); // what a failed one held (none for most imports)
     const row = await markImportFinished(client, id, outcome);

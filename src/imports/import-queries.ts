@@ -145,6 +145,12 @@ export async function setImportHeader(
   ]);
 }
 
+/** Locks the import row for the rest of the transaction and says its status (undefined: no such import). */
+export async function lockImportStatus(db: Queryable, id: string): Promise<ImportStatus | undefined> {
+  const { rows } = await db.query<{ status: ImportStatus }>('select status from imports where id = $1 for update', [id]);
+  return rows[0]?.status;
+}
+
 /**
  * Sets the terminal status and tells listeners, in one statement (so one transaction). Only an
  * import in one of `from` ends, so an import ends once.

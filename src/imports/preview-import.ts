@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
 import { parse } from 'csv-parse/sync';
@@ -142,9 +143,10 @@ async function readHead({ request, incoming }: UploadRequest, options: UploadOpt
       if (!formOptions.success) return reject(new InvalidInputError(`A form field is not valid: ${formOptions.error.issues[0]?.message}`));
       readText(stream, { ...formOptions.data, ...options }, formOptions.data, false).then(resolve, reject);
     });
-    parser.on('error', reject);
+    parser.on('error', (error: Error) => reject(new UploadRejectedError('malformed', `Malformed multipart body: ${error.message}`)));
     parser.on('close', () => reject(new UploadRejectedError('malformed', 'The multipart form has no "file" field holding the CSV')));
-    body.pipe(parser);
+    // Content-Encoding: gzip on a form compresses the whole body, as for an upload.
+    pipeline(gzipped ? Readable.from(gzipStage({ force: true })(body)) : body, parser).catch(() => {}); // failures reach the parser's error
   });
 }
 

@@ -56,11 +56,11 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
       log.info('import paused at a batch boundary; continuation enqueued');
       return;
     }
-    await finishImport(deps, importId, { status: 'succeeded' }, async (client) => {
-      const ended = await findImportById(client, importId);
-      if (ended) await settleHeldRows(client, ended);
+    const ended = await finishImport(deps, importId, { status: 'succeeded' }, async (client) => {
+      const row = await findImportById(client, importId);
+      if (row) await settleHeldRows(client, row);
     });
-    log.info('import succeeded');
+    log.info(ended ? 'import succeeded' : 'import left processing before it could end (cancelled); nothing settled');
   } catch (error) {
     if (error instanceof ImportNotProcessingError) {
       log.info('import left processing while running (cancelled); stopped');
