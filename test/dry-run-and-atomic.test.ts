@@ -1,4 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_IMPORT_OPTIONS } from '../src/imports/import-options.ts';
+import { insertImport } from '../src/imports/import-queries.ts';
+import { HELD_ROWS_LOST_WARNING } from '../src/imports/settle-held-rows.ts';
 import { readJson, startTestService, type ImportBody, type TestService } from './helpers/test-service.ts';
 
 // Dry run and atomic imports hold their rows until the end (import_held_rows): a dry run then only
@@ -91,6 +97,42 @@ describe('atomic=true', () => {
     expect(done.error).toMatch(/^Stopped: 1 records rejected, more than max_errors=0/);
     expect(done.rows_processed).toBeGreaterThanOrEqual(9);
     expect(await products(key)).toEqual(before);
+    expect(await heldRows()).toBe(0);
+  });
+});
+
+describe('atomic=true after PostgreSQL lost the held rows (a crash empties the unlogged table)', () => {
+  it('notices at the end, starts again from the first record, and ends with the exact result', async () => {
+    const { tenant, key } = await service.createTenant();
+    await upload(key, BASE);
+    const tenantId = (await service.pool.query('select id from tenants where name = $1', [tenant])).rows[0].id;
+    // An atomic import whose whole file was read and held (checkpoint at its end, 6 rows held),
+    // whose held rows are gone, as after a PostgreSQL crash: its job runs again.
+    const id = randomUUID();
+    const filePath = path.join(service.config.dataDir, 'uploads', `${id}.csv`);
+    await mkdir(path.dirname(filePath), { recursive: true });
+    await writeFile(filePath, CHANGES);
+    await insertImport(service.pool, {
+      id, tenantId, apiKeyId: null, filename: 'lost.csv', filePath, bytes: CHANGES.length, sha256: 'test', fileFormat: 'csv',
+      encoding: 'utf-8', mapping: null, options: { ...DEFAULT_IMPORT_OPTIONS, atomic: true },
+    });
+    await service.pool.query(
+      `update imports set status = 'processing', rows_processed = 6, rows_rejected = 1, rows_held = 4, batches_committed = 3,
+         checkpoint_byte = $2, checkpoint_line = 8 where id = $1`,
+      [id, Buffer.byteLength(CHANGES)],
+    );
+    await service.pool.query(`select graphile_worker.add_job('import_products_csv', json_build_object('importId', $1::uuid))`, [id]);
+
+    const done = (await service.waitForImport(key, id)) as ImportBody;
+    expect(done.status).toBe('succeeded');
+    expect(countsOf(done)).toEqual({
+      rows_processed: 6, rows_inserted: 1, rows_updated: 2, rows_unchanged: 2, rows_rejected: 1, batches_committed: 3,
+    });
+    expect(done.warnings).toContain(HELD_ROWS_LOST_WARNING);
+    expect(await errorLines(key, id)).toEqual([5]);
+    expect((await products(key)).map((p: { sku: string; price: string }) => [p.sku, p.price])).toEqual([
+      ['A-1', '1.00'], ['A-2', '2.50'], ['A-3', '3.00'], ['A-4', '4.40'],
+    ]);
     expect(await heldRows()).toBe(0);
   });
 });

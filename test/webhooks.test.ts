@@ -398,7 +398,7 @@ describe('the webhook body contract', () => {
   it('writes no delivery for an import that has not ended', async () => {
     const row: ImportRow = {
       ...{ id: view.id, tenant_id: view.id, status: 'processing', filename: null, file_path: '/x', bytes: '1', sha256: 'ab', header: null },
-      ...{ rows_processed: '0', rows_inserted: '0', rows_updated: '0', rows_unchanged: '0', rows_rejected: '0', batches_committed: 0 },
+      ...{ rows_processed: '0', rows_inserted: '0', rows_updated: '0', rows_unchanged: '0', rows_rejected: '0', rows_held: '0', batches_committed: 0 },
       ...{ warnings: [], error: null, checkpoint_byte: '0', checkpoint_line: '0', created_at: new Date(), started_at: null, finished_at: null },
       ...{ options: { ...DEFAULT_IMPORT_OPTIONS }, mapping: null, encoding: 'auto', delimiter: null, file_format: 'csv' },
     };

@@ -169,7 +169,7 @@ function buildFinishStatement(target: WriteTarget, rows: 'inserted' | 'staged'):
   const newRows = target.hold ? '0::bigint' : '$3::bigint';
   const written =
     rows === 'inserted'
-      ? `written as (select ${newRows} as inserted, 0::bigint as updated, $3::bigint as total)`
+      ? `written as (select ${newRows} as inserted, 0::bigint as updated, $3::bigint as total, $3::bigint as held)`
       : `upserted as (
       insert into ${target.hold ? 'import_held_rows' : 'products'} as p (${columns.join(', ')})
       select ${upserted.map((c) => STAGED_VALUE[c.role]?.(c.name) ?? `s.${c.name}`).join(', ')}
@@ -182,7 +182,7 @@ function buildFinishStatement(target: WriteTarget, rows: 'inserted' | 'staged'):
     ),
     written as (
       select ${target.hold ? '0::bigint' : 'count(*) filter (where inserted)'} as inserted,
-        count(*) filter (where not inserted) as updated, count(*) as total
+        count(*) filter (where not inserted) as updated, count(*) as total, count(*) filter (where inserted) as held
       from upserted
     )`;
   return `
@@ -199,7 +199,7 @@ function buildFinishStatement(target: WriteTarget, rows: 'inserted' | 'staged'):
         rows_updated = rows_updated + (select updated from written) + $4::bigint,
         rows_unchanged = rows_unchanged + $3::bigint - (select total from written),
         rows_rejected = rows_rejected + $5::bigint,
-        batches_committed = batches_committed + 1,
+        batches_committed = batches_committed + 1,${target.hold ? '\n        rows_held = rows_held + (select held from written),' : ''}
         checkpoint_byte = $6::bigint,
         checkpoint_line = $7::bigint
       where id = $1::uuid

@@ -19,6 +19,8 @@ export type ImportRow = {
   rows_updated: string;
   rows_unchanged: string;
   rows_rejected: string;
+  /** Rows an atomic or dry-run import has put in import_held_rows (checked when it ends). */
+  rows_held: string;
   batches_committed: number;
   header: string[] | null;
   warnings: string[];

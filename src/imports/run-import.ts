@@ -6,7 +6,7 @@ import type { EncodedBatch } from './batch-builder.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
 import { checkErrorPolicy } from './check-error-policy.ts';
 import { convertXlsxForImport, removeConvertedCsv } from './convert-xlsx.ts';
-import { settleHeldRows } from './settle-held-rows.ts';
+import { HeldRowsLostError, restartHeldImport, settleHeldRows } from './settle-held-rows.ts';
 import { createBatchWriter, ImportNotProcessingError, prepareWriterSession, releaseWriterSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
@@ -62,6 +62,12 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
     });
     log.info(ended ? 'import succeeded' : 'import left processing before it could end (cancelled); nothing settled');
   } catch (error) {
+    if (error instanceof HeldRowsLostError) {
+      await restartHeldImport(deps.pool, importId);
+      await addImportJob(deps.pool, importId);
+      log.warn({ reason: error.message }, 'held rows lost; import restarted from its first record');
+      return;
+    }
     if (error instanceof ImportNotProcessingError) {
       log.info('import left processing while running (cancelled); stopped');
     } else if (error instanceof FileLevelError) {

@@ -12,8 +12,13 @@ import type { ImportRow } from './import-queries.ts';
  * The last step of an import whose rows were held (dry run or atomic), given the import as it is
  * when it ends (its applied mapping says which fields the file has); nothing for other imports.
  */
-export async function settleHeldRows(db: Queryable, imp: Pick<ImportRow, 'id' | 'options' | 'mapping'>): Promise<void> {
+export async function settleHeldRows(
+  db: Queryable,
+  imp: Pick<ImportRow, 'id' | 'options' | 'mapping' | 'rows_held'>,
+): Promise<void> {
   if (!imp.options.dry_run && !imp.options.atomic) return;
+  const { rows } = await db.query<{ held: string }>('select count(*) as held from import_held_rows where last_import_id = $1', [imp.id]);
+  if (Number(rows[0]!.held) !== Number(imp.rows_held)) throw new HeldRowsLostError(imp.id, Number(imp.rows_held), Number(rows[0]!.held));
   const fields = new Set(Object.values(imp.mapping ?? {}).filter((field): field is ProductField => field !== null));
   if (imp.options.dry_run) await countHeldRows(db, imp.id, fields);
   else await applyHeldRows(db, imp.id, fields);
@@ -110,6 +115,33 @@ export async function countHeldRows(db: Queryable, importId: string, fields: Rea
     [importId],
   );
   await deleteHeldRows(db, importId);
+}
+
+/**
+ * Fewer held rows than the import wrote: PostgreSQL crashed and emptied the unlogged table. The
+ * import starts again from its first record (restartHeldImport); nothing reached products.
+ */
+export class HeldRowsLostError extends Error {
+  constructor(importId: string, expected: number, found: number) {
+    super(`import ${importId}: ${found} of ${expected} held rows left (PostgreSQL restarted); starting the import again`);
+  }
+}
+
+export const HELD_ROWS_LOST_WARNING =
+  'PostgreSQL restarted while this import held its rows; it started again from the first record';
+
+/** Back to the first record: counters, checkpoint, rejected records and held rows cleared, in one transaction. */
+export async function restartHeldImport(db: Queryable, importId: string): Promise<void> {
+  await db.query(
+    `with cleared as (delete from import_held_rows where last_import_id = $1),
+     forgotten as (delete from import_errors where import_id = $1)
+     update imports set
+       rows_processed = 0, rows_inserted = 0, rows_updated = 0, rows_unchanged = 0, rows_rejected = 0, rows_held = 0,
+       batches_committed = 0, checkpoint_byte = 0, checkpoint_line = 0,
+       warnings = array_append(array_remove(warnings, $2), $2)
+     where id = $1`,
+    [importId, HELD_ROWS_LOST_WARNING],
+  );
 }
 
 /** A failed or cancelled import's held rows: nothing of them reaches products. */
