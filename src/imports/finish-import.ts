@@ -23,7 +23,7 @@ export async function finishImport(
     // Locked first: a cancel that got here before must win before any held row reaches products.
     if ((await lockImportStatus(client, id)) !== 'processing') return undefined;
     if (outcome.status === 'succeeded' && settle) await settle(client);
-    await deleteHeldRows(client, id); // what a failed one held (none for most imports)
+    else await deleteHeldRows(client, id); // what a failed one held (none for most imports)
     const row = await markImportFinished(client, id, outcome);
     if (row) await enqueueImportFinishedEvent(client, row, deps.publicBaseUrl);
     return row;

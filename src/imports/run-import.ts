@@ -6,7 +6,7 @@ import type { EncodedBatch } from './batch-builder.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
 import { checkErrorPolicy } from './check-error-policy.ts';
 import { convertXlsxForImport, removeConvertedCsv } from './convert-xlsx.ts';
-import { HeldRowsLostError, restartHeldImport, settleHeldRows } from './settle-held-rows.ts';
+import { deleteHeldRows, HeldRowsLostError, restartHeldImport, settleHeldRows } from './settle-held-rows.ts';
 import { createBatchWriter, ImportNotProcessingError, prepareWriterSession, releaseWriterSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
@@ -44,6 +44,7 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
   if (!started) {
     // Finished already, or cancelled before it started: only its file may be left to remove.
     const row = await findImportById(deps.pool, importId);
+    await deleteHeldRows(deps.pool, importId); // a run that ended it and stopped before its clean-up
     if (row) await removeConvertedCsv(row.file_path);
     if (row) await rm(row.file_path, { force: true });
     log.info({ status: row?.status }, 'import already finished; nothing to do');
@@ -84,6 +85,7 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
       throw error; // graphile-worker retries with backoff; the checkpoint makes the retry continue
     }
   }
+  await deleteHeldRows(deps.pool, importId); // a finished dry-run or atomic import's, if any
   await removeConvertedCsv(started.file_path); // before the upload: once it is gone, so is everything
   await rm(started.file_path, { force: true });
 }
