@@ -214,10 +214,14 @@ describe.runIf(process.platform === 'linux')('a 100 MB JSON body, in a service o
 
     for (const chunked of [false, true]) {
       const sent = await streamJson(url, key, HUNDRED_MB, { chunked });
+      expect(sent.bytesSent).toBeLessThan(HUNDRED_MB); // cut off instead of read to the end
+      // A declared 100 MB is refused before a byte of it is read, and the connection closed. A client
+      // still writing then may get a TCP reset before it reads the 413 (the kernel discards the unread
+      // answer; seen once in four CI runs): a refusal too, and what the client sees is up to its timing.
+      if (!chunked && sent.status === undefined) continue;
       expect(sent.status, chunked ? 'chunked' : 'Content-Length').toBe(413);
       expect(JSON.parse(sent.text).error).toEqual(TOO_LARGE);
       expect(sent.connection).toBe('close'); // so no client sends its next request on a connection about to close
-      expect(sent.bytesSent).toBeLessThan(HUNDRED_MB); // cut off instead of read to the end
     }
 
     const grownMiB = (peakKiB() - before) / 1024;
