@@ -14,7 +14,7 @@ import { findTemplateByName } from '../templates/template-queries.ts';
 import { detectDelimiter } from './csv-header.ts';
 import { decodeStage, gzipStage } from './decode-upload.ts';
 import { resolveImportOptions, uploadOptionsSchema, type UploadOptions } from './import-options.ts';
-import type { UploadRequest } from './store-upload.ts';
+import { gzipContentEncoding, type UploadRequest } from './store-upload.ts';
 
 // POST /v1/imports/preview: what an upload would do, from the start of its body alone. Nothing is
 // stored; the body is read only as far as PREVIEW_BYTES of decoded text (then the connection is
@@ -129,7 +129,7 @@ type Head = { text: string; complete: boolean; encoding: string; warnings: strin
 /** The first PREVIEW_BYTES of the file as text (raw body or multipart `file`), gunzipped and decoded. */
 async function readHead({ request, incoming }: UploadRequest, options: UploadOptions): Promise<Head> {
   const mediaType = (request.headers.get('content-type') ?? '').toLowerCase().split(';')[0]!.trim();
-  const gzipped = /gzip/i.test(request.headers.get('content-encoding') ?? '');
+  const gzipped = gzipContentEncoding(request.headers.get('content-encoding'));
   const body: Readable = incoming ?? Readable.fromWeb(request.body as WebReadableStream<Uint8Array>);
   if (mediaType !== 'multipart/form-data') return readText(body, options, {}, gzipped);
 

@@ -176,7 +176,7 @@ const isRefusal = (error: unknown) =>
   error instanceof UploadRejectedError || error instanceof ShuttingDownError || error instanceof InvalidInputError;
 
 /** `Content-Encoding`: none, identity or gzip; anything else is refused (415). */
-function gzipContentEncoding(header: string | null): boolean {
+export function gzipContentEncoding(header: string | null): boolean {
   const codings = (header ?? '').toLowerCase().split(',').map((coding) => coding.trim()).filter((coding) => coding && coding !== 'identity');
   if (codings.length === 0) return false;
   if (codings.length === 1 && (codings[0] === 'gzip' || codings[0] === 'x-gzip')) return true;
