@@ -31,6 +31,17 @@ export async function settleHeldRows(
  * changed ones updated, equal ones left alone), adds those counts to the import, deletes them.
  */
 export async function applyHeldRows(db: Queryable, importId: string, fields: ReadonlySet<ProductField>): Promise<void> {
+  // The held rows' sku order is their primary key's: read in its order, never sorted. The table is
+  // filled by COPY during the import, often before autovacuum has analyzed it; without statistics
+  // the planner chose a bitmap scan plus an external sort on disk (69 MB at 500K rows): the final
+  // insert took 1.65 s instead of 1.06 s (EXPLAIN ANALYZE, embedded PostgreSQL 18).
+  // `set local`: a failure rolls the transaction back, and the setting with it.
+  await db.query('set local enable_sort = off');
+  await writeHeldRows(db, importId, fields);
+  await db.query('reset enable_sort');
+}
+
+async function writeHeldRows(db: Queryable, importId: string, fields: ReadonlySet<ProductField>): Promise<void> {
   const { columns, updated, compared } = upsertColumns(fields);
   if (await insertHeldRowsIfAllNew(db, importId, columns)) return;
   await db.query(
