@@ -60,6 +60,21 @@ const configSchema = z.object({
     })
     .default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
+  // OpenTelemetry tracing: off unless an endpoint is set (the SDK is then not even loaded).
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z
+    .string()
+    .regex(/^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$/, { error: 'must be comma-separated key=value pairs' })
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('lading'),
+  // Longest wait before finished spans are exported together (the OpenTelemetry default: 5 s).
+  OTEL_BSP_SCHEDULE_DELAY: integer(1, 600_000).default(5000),
+  METRICS_ENABLED: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('true')
+    .transform((value) => value === 'true' || value === '1'),
+  METRICS_PORT: integer(0, 65535).optional(),
 });
 
 export type Config = {
@@ -109,6 +124,22 @@ export type Config = {
   publicBaseUrl: string | undefined;
   logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
   logFormat: 'json' | 'pretty';
+  tracing: TracingConfig;
+  /**
+   * GET /metrics (Prometheus text format), unauthenticated. port: served by a second HTTP server
+   * on that port (same host) and not on the main one, so it can stay off the public interface.
+   */
+  metrics: { enabled: boolean; port: number | undefined };
+};
+
+export type TracingConfig = {
+  /** Where spans are POSTed (OTLP/HTTP, JSON); undefined: tracing is off. */
+  tracesUrl: string | undefined;
+  /** Sent with every export (OTEL_EXPORTER_OTLP_HEADERS), e.g. a backend's API key. */
+  headers: Record<string, string>;
+  serviceName: string;
+  /** Longest wait before finished spans are exported. */
+  exportDelayMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -126,6 +157,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const c = parsed.data;
+  if (c.METRICS_PORT !== undefined && c.METRICS_PORT !== 0 && c.METRICS_PORT === c.PORT) {
+    throw new ConfigError(`Invalid configuration:\n  METRICS_PORT: must differ from PORT (got "${c.METRICS_PORT}")`);
+  }
   return {
     port: c.PORT,
     host: c.HOST,
@@ -154,5 +188,31 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
     publicBaseUrl: c.PUBLIC_BASE_URL?.replace(/\/$/, ''),
     logLevel: c.LOG_LEVEL,
     logFormat: c.LOG_FORMAT ?? (options.isTerminal ? 'pretty' : 'json'),
+    tracing: {
+      // As the OTLP spec says: the traces endpoint as given, else the base endpoint + /v1/traces.
+      tracesUrl:
+        c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+        (c.OTEL_EXPORTER_OTLP_ENDPOINT && `${c.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces`),
+      headers: parseOtlpHeaders(c.OTEL_EXPORTER_OTLP_HEADERS),
+      serviceName: c.OTEL_SERVICE_NAME,
+      exportDelayMs: c.OTEL_BSP_SCHEDULE_DELAY,
+    },
+    metrics: { enabled: c.METRICS_ENABLED, port: c.METRICS_PORT },
   };
+}
+
+/** OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry spec gives it: `key=value,key2=value2`, values URL-encoded. */
+function parseOtlpHeaders(value: string | undefined): Record<string, string> {
+  if (!value) return {};
+  return Object.fromEntries(
+    value.split(',').map((pair) => {
+      const at = pair.indexOf('=');
+      const raw = pair.slice(at + 1).trim();
+      let decoded = raw;
+      try {
+        decoded = decodeURIComponent(raw);
+      } catch {} // a lone % is taken as it is
+      return [pair.slice(0, at).trim(), decoded];
+    }),
+  );
 }

@@ -1,8 +1,12 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { Task } from 'graphile-worker';
 import { z } from 'zod';
+import { IMPORT_TASK } from '../src/imports/import-queries.ts';
 import { runImport, type ImportDeps } from '../src/imports/run-import.ts';
+import { contextFromCarrier, inSpan, traceField } from '../src/tracing/spans.ts';
 
-const payloadSchema = z.object({ importId: z.uuid() });
+// trace: the upload request's span (absent when tracing is off, and in jobs enqueued before it existed).
+const payloadSchema = z.object({ importId: z.uuid(), trace: traceField });
 
 /**
  * graphile-worker task `import_products_csv`: loads one uploaded CSV into products.
@@ -11,8 +15,15 @@ const payloadSchema = z.object({ importId: z.uuid() });
  */
 export function createImportProductsCsvTask(deps: ImportDeps): Task {
   return async (payload, helpers) => {
-    const { importId } = payloadSchema.parse(payload);
+    const { importId, trace } = payloadSchema.parse(payload);
     const logger = deps.logger.child({ jobId: helpers.job.id, attempt: helpers.job.attempts });
-    await runImport({ ...deps, logger }, importId, { isLast: helpers.job.attempts >= helpers.job.max_attempts });
+    const span = {
+      kind: SpanKind.CONSUMER,
+      parent: contextFromCarrier(trace),
+      attributes: { 'lading.import.id': importId, 'lading.job.id': helpers.job.id, 'lading.job.attempt': helpers.job.attempts },
+    };
+    await inSpan(IMPORT_TASK, span, () =>
+      runImport({ ...deps, logger }, importId, { isLast: helpers.job.attempts >= helpers.job.max_attempts, trace }),
+    );
   };
 }

@@ -37,6 +37,21 @@ describe('layering', () => {
   });
 });
 
+describe('metrics', () => {
+  it('every lading_ metric /metrics exposes is defined in src/metrics/metrics.ts, and only there', async () => {
+    const defined = [...(await readFile('src/metrics/metrics.ts', 'utf8')).matchAll(/name: '(lading_\w+)'/g)].map((m) => m[1]);
+    const text = await (await service.request('/metrics')).text();
+    const exposed = [...text.matchAll(/^# HELP (lading_\w+) /gm)].map((m) => m[1]);
+    expect(exposed.sort()).toEqual([...defined].sort());
+    // Nothing outside src/metrics/ creates a metric: only it uses prom-client.
+    const elsewhere: string[] = [];
+    for (const file of await sourceFiles('src')) {
+      if (!file.startsWith(`src${path.sep}metrics${path.sep}`) && (await readFile(file, 'utf8')).includes("from 'prom-client'")) elsewhere.push(file);
+    }
+    expect(elsewhere).toEqual([]);
+  });
+});
+
 describe('configuration names', () => {
   it('MAX_RECORD_SIZE sets the longest record; MAX_FIELD_SIZE, its earlier name, is still read', () => {
     expect(loadConfig({}).limits.maxRecordSize).toBe(1024 ** 2);

@@ -14,7 +14,7 @@ import { readJson, startTestService } from './helpers/test-service.ts';
 // security must be on PUBLIC_OPERATIONS: a route cannot go public without someone saying so here.
 
 /** Documented operations anyone may call. Everything else in /openapi.json must require bearerAuth. */
-const PUBLIC_OPERATIONS = ['GET /health', 'GET /ready'];
+const PUBLIC_OPERATIONS = ['GET /health', 'GET /ready', 'GET /metrics'];
 /** Public routes that are not operations of the document (the document itself and its viewer). */
 const PUBLIC_UNDOCUMENTED = ['GET /openapi.json', 'GET /docs'];
 
@@ -47,12 +47,16 @@ type Operation = {
   isWebSocket: boolean;
 };
 /** Resources one tenant owns, created through the API. */
-type Owned = { tenant: string; key: string; importId: string; sku: string; endpointId: string; deliveryId: string; templateName: string };
+type Owned = { tenant: string; key: string; importId: string; sku: string; endpointId: string; deliveryId: string; templateName: string; alertId: string };
 type Outcome = { status: number; requestId: string | null; body: unknown };
 
 /** Which resource of its owner each path parameter names, by parameter and path. */
 const PATH_VALUES: Record<string, (path: string, owner: Owned) => string | undefined> = {
-  id: (path, owner) => (path.startsWith('/v1/imports/') ? owner.importId : path.startsWith('/v1/webhooks/') ? owner.endpointId : undefined),
+  id: (path, owner) =>
+    path.startsWith('/v1/imports/') ? owner.importId
+    : path.startsWith('/v1/webhooks/') ? owner.endpointId
+    : path.startsWith('/v1/alerts/') ? owner.alertId
+    : undefined,
   sku: (path, owner) => (path.startsWith('/v1/products/') ? owner.sku : undefined),
   deliveryId: (path, owner) => (path.startsWith('/v1/webhooks/') ? owner.deliveryId : undefined),
   name: (path, owner) => (path.startsWith('/v1/templates/') ? owner.templateName : undefined),
@@ -314,6 +318,8 @@ async function snapshotOfAlice(): Promise<unknown> {
     `/v1/templates/${encodeURIComponent(alice.templateName)}`,
     '/v1/templates',
     '/v1/audit',
+    `/v1/alerts/${alice.alertId}`,
+    '/v1/alerts',
   ];
   const views: Record<string, unknown> = {};
   for (const path of reads) {
@@ -330,6 +336,7 @@ async function snapshotOfAlice(): Promise<unknown> {
             (select count(*) from webhook_attempts)::int as webhook_attempts,
             (select count(*) from idempotency_keys)::int as idempotency_keys,
             (select count(*) from import_templates)::int as import_templates,
+            (select count(*) from alerts where status = 'open')::int as open_alerts,
             (select count(*) from audit_log where tenant_id = $1)::int as alice_audit_entries`,
     [aliceTenantId],
   );
@@ -358,6 +365,14 @@ async function createOwned(prefix: string, sku: string): Promise<Owned> {
   const endpoint = await post('/v1/webhooks', { url: `${receiver.url}/${prefix}` });
   const delivery = await post(`/v1/webhooks/${endpoint.id}/test`, {});
   const template = await post('/v1/templates', { name: `${prefix} template`, mapping: { SKU: 'sku' } });
+  // An alert: two imports of one source with different columns (schema drift).
+  for (const columns of ['sku,name,Notes\nRS-1,x,y\n', 'sku,name\nRS-1,x\n']) {
+    const drifting = await service.request('/v1/imports?source=rs', { method: 'POST', key, body: columns, headers: { 'content-type': 'text/csv' } });
+    expect(drifting.status).toBe(202);
+    await service.waitForImport(key, (await readJson(drifting)).id);
+  }
+  const [alert] = (await readJson(await service.request('/v1/alerts', { key }))).items;
+  expect(alert, 'the drift alert').toBeDefined();
 
   // The delivery must be finished so that nothing about it changes while the tests compare.
   const deadline = Date.now() + 20_000;
@@ -368,7 +383,7 @@ async function createOwned(prefix: string, sku: string): Promise<Owned> {
     if (Date.now() > deadline) throw new Error(`delivery ${delivery.id} still pending: ${JSON.stringify(page.items)}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  return { tenant, key, importId: imported.id, sku, endpointId: endpoint.id, deliveryId: delivery.id, templateName: template.name };
+  return { tenant, key, importId: imported.id, sku, endpointId: endpoint.id, deliveryId: delivery.id, templateName: template.name, alertId: alert.id };
 }
 
 /** A webhook receiver on loopback that accepts everything with 204. */

@@ -331,6 +331,7 @@ describe('the webhook body contract', () => {
     'import.failed': 'ImportFailedEvent',
     'import.cancelled': 'ImportCancelledEvent',
     'webhook.test': 'WebhookTestEvent',
+    'source.schema_drift': 'SourceSchemaDriftEvent',
   };
 
   it('publishes every event type under the OpenAPI 3.1 webhooks of /openapi.json, its body the named schema', async () => {
@@ -377,6 +378,8 @@ describe('the webhook body contract', () => {
     mapping: null,
     encoding: 'utf-8',
     delimiter: ',',
+    source: null,
+    schema_drift: null,
   };
   const errorsUrl = `https://lading.example.com/v1/imports/${view.id}/errors`;
 
@@ -401,6 +404,7 @@ describe('the webhook body contract', () => {
       ...{ rows_processed: '0', rows_inserted: '0', rows_updated: '0', rows_unchanged: '0', rows_rejected: '0', rows_held: '0', batches_committed: 0 },
       ...{ warnings: [], error: null, checkpoint_byte: '0', checkpoint_line: '0', created_at: new Date(), started_at: null, finished_at: null },
       ...{ options: { ...DEFAULT_IMPORT_OPTIONS }, mapping: null, encoding: 'auto', delimiter: null, file_format: 'csv' },
+      ...{ source: null, requested_mapping: null, schema_drift: null },
     };
     const db = { query: () => Promise.reject(new Error('nothing may be written')) } as never;
     await expect(enqueueImportFinishedEvent(db, row, 'https://x')).rejects.toThrow(/is processing, not ended/);

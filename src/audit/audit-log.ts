@@ -13,7 +13,8 @@ export type AuditAction =
   | 'template.changed'
   | 'template.deleted'
   | 'api_key.created'
-  | 'api_key.revoked';
+  | 'api_key.revoked'
+  | 'alert.acknowledged';
 
 export type AuditEntryRow = {
   id: string;

@@ -1,3 +1,5 @@
+import { findAlertById, listAlertsChangedSince } from '../alerts/alert-queries.ts';
+import { toAlertView } from '../alerts/alert-view.ts';
 import type { Queryable } from '../db/pool.ts';
 import { findImport, findImportById, listWatchableImports, type ImportRow } from '../imports/import-queries.ts';
 import { toImportView, type ImportView } from '../imports/import-view.ts';
@@ -60,7 +62,8 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
         sub.pending.push(message);
         continue;
       }
-      const importId = message.import.id;
+      // An alert's seq counts per alert, kept apart from the imports' (alert ids are not import ids).
+      const importId = message.type === 'alert' ? `alert:${message.alert.id}` : message.import.id;
       if (message.seq <= (sub.lastSeq.get(importId) ?? -1)) continue;
       sub.lastSeq.set(importId, message.seq);
       json ??= encodeLiveEvent(message);
@@ -97,6 +100,19 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
       rows_rejected: n.rowsRejected,
       batches_committed: n.batchesCommitted,
     };
+  }
+
+  /**
+   * An alert raised, repeated or acknowledged: its current state to the tenant's streams only (one
+   * import's stream is about that import). Read in its own chain, so an alert's messages stay in order.
+   */
+  function handleAlert(notification: Extract<ImportNotification, { type: 'alert' }>): void {
+    const { alertId, tenantId } = notification;
+    if (!byTenant.has(tenantId)) return;
+    void enqueue(`alert:${alertId}`, async () => {
+      const row = await findAlertById(deps.pool, alertId);
+      if (row) deliver([...(byTenant.get(tenantId) ?? [])], liveEvent.alert(toAlertView(row)));
+    });
   }
 
   function unsubscribe(sub: Subscription): void {
@@ -139,7 +155,19 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
 
     unsubscribe,
 
+    /** Subscribers now (lading_ws_subscribers, read at scrape time). */
+    subscriberCount(): number {
+      let count = 0;
+      for (const set of byImport.values()) count += set.size;
+      for (const set of byTenant.values()) count += set.size;
+      return count;
+    },
+
     handle(notification: ImportNotification): void {
+      if (notification.type === 'alert') {
+        handleAlert(notification);
+        return;
+      }
       const { importId, tenantId } = notification;
       if (!byImport.has(importId) && !byTenant.has(tenantId)) return; // nobody here watches it
       void enqueue(importId, async () => {
@@ -172,6 +200,9 @@ export function createImportEventHub(deps: { pool: Queryable; logger: Logger }) 
       for (const tenantId of byTenant.keys()) {
         for (const row of await listWatchableImports(deps.pool, tenantId, lostAt)) {
           work.push(enqueue(row.id, async () => deliver(interested(tenantId, row.id), messageFor(row))));
+        }
+        for (const row of await listAlertsChangedSince(deps.pool, tenantId, lostAt)) {
+          work.push(enqueue(`alert:${row.id}`, async () => deliver([...(byTenant.get(tenantId) ?? [])], liveEvent.alert(toAlertView(row)))));
         }
       }
       await Promise.all(work);

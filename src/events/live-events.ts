@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertRevision, alertViewSchema, type AlertView } from '../alerts/alert-view.ts';
 import { importViewSchema, type ImportView } from '../imports/import-view.ts';
 
 // The contracts of live progress, written once:
@@ -36,10 +37,17 @@ export const finishedNotificationSchema = z.object({
   batchesCommitted: counter,
 });
 
-const NOTIFICATIONS = { progress: progressNotificationSchema, finished: finishedNotificationSchema } as const;
+/** Sent by the statement that raises, repeats or acknowledges an alert (src/alerts/alert-queries.ts). */
+export const alertNotificationSchema = z.object({
+  type: z.literal('alert'),
+  alertId: z.uuid(),
+  tenantId,
+});
+
+const NOTIFICATIONS = { progress: progressNotificationSchema, finished: finishedNotificationSchema, alert: alertNotificationSchema } as const;
 type NotificationType = keyof typeof NOTIFICATIONS;
 
-export const importNotificationSchema = z.discriminatedUnion('type', [progressNotificationSchema, finishedNotificationSchema]);
+export const importNotificationSchema = z.discriminatedUnion('type', [progressNotificationSchema, finishedNotificationSchema, alertNotificationSchema]);
 export type ImportNotification = z.infer<typeof importNotificationSchema>;
 
 /** The SQL expression for each key of a notification but `type`. */
@@ -118,12 +126,26 @@ export const liveEventFinishedSchema = z
       "The import ended (succeeded, failed or cancelled): its last message. On GET /v1/imports/{id}/events the server then closes with 1000 'import finished'.",
   });
 
+export const liveEventAlertSchema = z
+  .object({
+    type: z.literal('alert'),
+    seq: z.number().int().nonnegative().meta({
+      description: 'Grows each time the alert changes (occurrences, then +1 once acknowledged): strictly increasing per alert on a stream',
+    }),
+    alert: alertViewSchema,
+  })
+  .meta({
+    id: 'LiveEventAlert',
+    description:
+      'GET /v1/events only: an alert of the tenant was raised, seen again, or acknowledged; `alert` is shaped like GET /v1/alerts/{id}. Not sent on one import’s stream.',
+  });
+
 /**
  * Every message a live-progress WebSocket sends. Clients switch on `type` and ignore types they
  * do not know: more may be added.
  */
 export const liveEventMessageSchema = z
-  .discriminatedUnion('type', [liveEventSnapshotSchema, liveEventProgressSchema, liveEventFinishedSchema])
+  .discriminatedUnion('type', [liveEventSnapshotSchema, liveEventProgressSchema, liveEventFinishedSchema, liveEventAlertSchema])
   .meta({
     id: 'LiveEventMessage',
     description:
@@ -133,12 +155,17 @@ export const liveEventMessageSchema = z
 export type LiveEventMessage = z.infer<typeof liveEventMessageSchema>;
 export type LiveEventType = LiveEventMessage['type'];
 
-/** How each message is built from the import's view: its seq rule lives here. */
+type ImportEventType = Exclude<LiveEventType, 'alert'>;
+
+/** How each message is built from the import's (or the alert's) view: its seq rule lives here. */
 export const liveEvent = {
   snapshot: (view) => ({ type: 'snapshot', seq: view.batches_committed, import: view }),
   progress: (view) => ({ type: 'progress', seq: view.batches_committed, import: view }),
   finished: (view) => ({ type: 'finished', seq: view.batches_committed + 1, import: view }),
-} satisfies { [T in LiveEventType]: (view: ImportView) => Extract<LiveEventMessage, { type: T }> };
+  alert: (view: AlertView) => ({ type: 'alert', seq: alertRevision(view), alert: view }),
+} satisfies { [T in ImportEventType]: (view: ImportView) => Extract<LiveEventMessage, { type: T }> } & {
+  alert: (view: AlertView) => Extract<LiveEventMessage, { type: 'alert' }>;
+};
 
 /** A message as sent: UTF-8 JSON, encoded once however many subscribers receive it. */
 export function encodeLiveEvent(message: LiveEventMessage): Buffer {

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Pool } from '../db/pool.ts';
 import type { Heartbeat, SocketOptions } from '../events/event-socket.ts';
@@ -10,11 +11,15 @@ import { requireApiKeyOrTicket } from './auth.ts';
 import { rateLimitPerApiKey, type RateLimit } from './rate-limit.ts';
 import { ApiError, toApiError, type ErrorBody } from './errors.ts';
 import { jsonBodyLimit } from './json-body-limit.ts';
+import type { ServiceMetrics } from '../metrics/service-metrics.ts';
+import { metricsRoutes, recordHttpMetrics } from './routes/metrics.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
-import { healthRoutes } from './routes/health.ts';
+import { healthRoutes, type RunningWorkers } from './routes/health.ts';
 import { importRoutes } from './routes/imports.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { alertRoutes } from './routes/alerts.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { productRoutes } from './routes/products.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -35,6 +40,12 @@ export type AppDeps = {
   allowPrivateWebhooks: boolean;
   /** Aborted when the process starts shutting down: uploads then answer 503. */
   shutdownSignal: AbortSignal;
+  /** The HTTP server span of each request (src/tracing/start-tracing.ts); absent when tracing is off. */
+  httpTracing?: MiddlewareHandler;
+  /** Which job runners this process runs (GET /ready says). */
+  runningWorkers: RunningWorkers;
+  /** Absent with METRICS_ENABLED=false. serve: GET /metrics on this app (not when METRICS_PORT serves it). */
+  metrics?: { service: ServiceMetrics; serve: boolean };
   /** Base of links sent to integrators; read when needed (it is known once the server listens). */
   readonly publicBaseUrl: string;
 };
@@ -47,7 +58,9 @@ export function createApp(deps: AppDeps) {
     },
   });
 
+  if (deps.httpTracing) app.use(deps.httpTracing); // first: its span covers everything after it
   app.use(requestId());
+  if (deps.metrics) app.use(recordHttpMetrics()); // before the rest: it times all that follows
   app.use(async (c, next) => {
     const logger = deps.logger.child({ requestId: c.var.requestId });
     c.set('logger', logger);
@@ -58,6 +71,7 @@ export function createApp(deps: AppDeps) {
   });
 
   app.route('/', healthRoutes(deps));
+  if (deps.metrics?.serve) app.route('/', metricsRoutes(deps.metrics.service)); // outside /v1: no key, no rate limit
   app.use('/v1/*', requireApiKeyOrTicket(deps.pool));
   app.use('/v1/*', rateLimitPerApiKey(deps.rateLimit));
   app.use('/v1/*', jsonBodyLimit(deps.maxJsonBodyBytes));
@@ -66,6 +80,8 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/webhooks', webhookRoutes(deps));
   app.route('/v1/templates', templateRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
+  app.route('/v1/alerts', alertRoutes(deps));
+  app.route('/v1/stats', statsRoutes(deps));
   app.route('/v1', eventRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -6,6 +6,7 @@ import {
   importSucceededEventSchema,
   webhookEventSchema,
   webhookTestEventSchema,
+  sourceSchemaDriftEventSchema,
 } from '../webhooks/webhook-events.ts';
 
 // The Standard Webhooks headers every delivery carries (https://www.standardwebhooks.com).
@@ -22,6 +23,7 @@ const EVENTS = [
   { schema: importFailedEventSchema, summary: 'An import failed' },
   { schema: importCancelledEventSchema, summary: 'An import was cancelled' },
   { schema: webhookTestEventSchema, summary: 'A test event' },
+  { schema: sourceSchemaDriftEventSchema, summary: 'The columns of a source changed (a schema_drift alert was raised)' },
 ] as const;
 
 /**

@@ -5,6 +5,7 @@ import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { ConflictError, InvalidInputError, ShuttingDownError } from '../errors.ts';
 import { findTemplateByName } from '../templates/template-queries.ts';
+import { currentTraceCarrier } from '../tracing/spans.ts';
 import { resolveImportOptions, uploadOptionsSchema, type UploadOptions } from './import-options.ts';
 import { addImportJob, claimIdempotencyKey, findIdempotencyKey, findImport, insertImport, type ImportRow } from './import-queries.ts';
 import { storeUpload, type UploadRequest } from './store-upload.ts';
@@ -69,7 +70,7 @@ export async function createImport(
         const claimed = await claimIdempotencyKey(client, { tenantId: actor.tenantId, key: idempotencyKey, sha256: stored.sha256, importId: id });
         if (!claimed) throw new KeyAlreadyUsed();
       }
-      await addImportJob(client, id);
+      await addImportJob(client, id, currentTraceCarrier()); // the job's spans join this request's trace
       await recordAudit(client, actor, {
         action: 'import.created',
         targetType: 'import',

@@ -1,6 +1,9 @@
+import { checkSchemaDrift } from '../alerts/check-schema-drift.ts';
 import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.ts';
 import { ConflictError } from '../errors.ts';
+import { countImportFinished } from '../metrics/import-metrics.ts';
+import { inSpan } from '../tracing/spans.ts';
 import { enqueueImportFinishedEvent } from '../webhooks/webhook-events.ts';
 import { getImport } from './get-import.ts';
 import { lockImportStatus, markImportFinished, type ImportRow } from './import-queries.ts';
@@ -12,22 +15,37 @@ type FinishDeps = { pool: Pool; publicBaseUrl: string };
  * Ends an import: its terminal status, the NOTIFY for live subscribers and the webhook outbox rows
  * commit together. Only a processing import can end this way, so the end happens once.
  */
-export async function finishImport(
+export function finishImport(
+  deps: FinishDeps,
+  id: string,
+  outcome: { status: 'succeeded' | 'failed'; error?: string },
+  settle?: (client: Queryable) => Promise<void>,
+): Promise<ImportRow | undefined> {
+  // A span of its own (child of the job's): the webhook deliveries enqueued inside carry its context.
+  const attributes = { 'lading.import.id': id, 'lading.import.status': outcome.status };
+  return inSpan('import finish', { attributes }, () => endImport(deps, id, outcome, settle));
+}
+
+async function endImport(
   deps: FinishDeps,
   id: string,
   outcome: { status: 'succeeded' | 'failed'; error?: string },
   /** An atomic or dry-run import's last step (settle-held-rows.ts), on the same transaction. */
   settle?: (client: Queryable) => Promise<void>,
 ): Promise<ImportRow | undefined> {
-  return withTransaction(deps.pool, async (client) => {
+  const ended = await withTransaction(deps.pool, async (client) => {
     // Locked first: a cancel that got here before must win before any held row reaches products.
     if ((await lockImportStatus(client, id)) !== 'processing') return undefined;
     if (outcome.status === 'succeeded' && settle) await settle(client);
     else await deleteHeldRows(client, id); // what a failed one held (none for most imports)
-    const row = await markImportFinished(client, id, outcome);
+    const finished = await markImportFinished(client, id, outcome);
+    // Before the outbox: the import's webhook body carries the drift warning too.
+    const row = finished && (await checkSchemaDrift(client, finished, deps.publicBaseUrl));
     if (row) await enqueueImportFinishedEvent(client, row, deps.publicBaseUrl);
     return row;
   });
+  countImportFinished(ended); // once committed: a rolled-back end did not happen
+  return ended;
 }
 
 /**
@@ -35,7 +53,7 @@ export async function finishImport(
  * then discards) and stops; rows committed before stay, and the answer says how many.
  */
 export async function cancelImport(deps: FinishDeps, actor: Actor, id: string): Promise<ImportRow> {
-  return withTransaction(deps.pool, async (client) => {
+  const cancelled = await withTransaction(deps.pool, async (client) => {
     await getImport(client, actor.tenantId, id); // 404 for another tenant's, or no such import
     const row = await markImportFinished(
       client,
@@ -57,4 +75,6 @@ export async function cancelImport(deps: FinishDeps, actor: Actor, id: string): 
     });
     return row;
   });
+  countImportFinished(cancelled);
+  return cancelled;
 }

@@ -41,9 +41,22 @@ const mappingParam = z.string().transform((text, ctx): ColumnMapping => {
   return z.NEVER;
 });
 
+export const SOURCE_RULE = 'must be 1–100 characters without control characters (a supplier or feed name)';
+/** A source name: trimmed; what GET /v1/imports?source= filters on too. */
+export const sourceName = z
+  .string()
+  .trim()
+  .min(1, { error: SOURCE_RULE })
+  .max(100, { error: SOURCE_RULE })
+  .regex(/^[^\p{Cc}]*$/u, { error: SOURCE_RULE });
+
 /** The options as an upload sends them (query parameters or multipart fields): all optional. */
 export const uploadOptionsSchema = z.object({
   template: z.string().min(1).max(100).optional().meta({ description: 'Name of a saved template (/v1/templates) to apply' }),
+  source: sourceName.optional().meta({
+    description: 'The supplier or feed the file comes from (1–100 characters): the import is compared with this source’s previous successful import (schema drift)',
+    example: 'acme',
+  }),
   mapping: mappingParam.optional().meta({ description: 'JSON object: file column → field or null; wins over the template' }),
   header_row: z.coerce
     .number({ error: 'must be a whole number from 1 to 1000' })
@@ -133,9 +146,10 @@ export const DEFAULT_IMPORT_OPTIONS: ImportOptions = {
 export function resolveImportOptions(
   upload: UploadOptions,
   template?: { name: string; options: Partial<UploadOptions>; mapping: ColumnMapping },
-): { options: ImportOptions; mapping: ColumnMapping | null; encoding: Encoding } {
+): { options: ImportOptions; mapping: ColumnMapping | null; encoding: Encoding; source: string | null } {
   const from = { ...template?.options, ...upload };
   return {
+    source: from.source ?? null,
     options: {
       template: template?.name ?? null,
       header_row: from.header_row ?? DEFAULT_IMPORT_OPTIONS.header_row,

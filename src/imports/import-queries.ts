@@ -1,6 +1,8 @@
 import type { Queryable } from '../db/pool.ts';
 import type { ColumnMapping, ImportOptions } from './import-options.ts';
 import { IMPORT_EVENTS_CHANNEL, notifyPayloadSql } from '../events/live-events.ts';
+import type { ImportSchemaDrift } from '../alerts/alert-view.ts';
+import type { TraceCarrier } from '../tracing/spans.ts';
 
 export const IMPORT_TASK = 'import_products_csv';
 
@@ -32,6 +34,12 @@ export type ImportRow = {
   encoding: string | null;
   delimiter: string | null;
   file_format: 'csv' | 'xlsx';
+  /** source=NAME of the upload: the supplier or feed, compared with its previous successful import. */
+  source: string | null;
+  /** The mapping as the upload asked for it (its own over its template's); `mapping` becomes the applied one. */
+  requested_mapping: ColumnMapping | null;
+  /** What the drift check found when the import ended (src/alerts/check-schema-drift.ts). */
+  schema_drift: ImportSchemaDrift | null;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -53,25 +61,30 @@ export async function insertImport(
     fileFormat: 'csv' | 'xlsx';
     /** What the upload found (a file read as Windows-1252); the job's header warnings are added after them. */
     warnings?: string[];
+    source?: string | null;
   },
 ): Promise<ImportRow> {
   const { rows } = await db.query<ImportRow>(
-    `insert into imports (id, tenant_id, api_key_id, filename, file_path, bytes, sha256, options, mapping, encoding, file_format, warnings)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    `insert into imports (id, tenant_id, api_key_id, filename, file_path, bytes, sha256, options, mapping, encoding, file_format, warnings,
+                          source, requested_mapping)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $9)
      returning *`,
     [
       input.id, input.tenantId, input.apiKeyId, input.filename, input.filePath, input.bytes, input.sha256,
-      input.options, input.mapping, input.encoding, input.fileFormat, input.warnings ?? [],
+      input.options, input.mapping, input.encoding, input.fileFormat, input.warnings ?? [], input.source ?? null,
     ],
   );
   return rows[0]!;
 }
 
-/** Enqueued on the caller's client, so the job exists exactly when the import row does. */
-export async function addImportJob(db: Queryable, importId: string): Promise<void> {
+/**
+ * Enqueued on the caller's client, so the job exists exactly when the import row does. `trace`: the
+ * span the job's spans are children of (the upload request's), kept in the payload; none when off.
+ */
+export async function addImportJob(db: Queryable, importId: string, trace?: TraceCarrier): Promise<void> {
   await db.query(
-    `select graphile_worker.add_job($1, json_build_object('importId', $2::uuid), max_attempts := 10, job_key := $3)`,
-    [IMPORT_TASK, importId, `import:${importId}`],
+    `select graphile_worker.add_job($1, json_strip_nulls(json_build_object('importId', $2::uuid, 'trace', $4::json)), max_attempts := 10, job_key := $3)`,
+    [IMPORT_TASK, importId, `import:${importId}`, trace ? JSON.stringify(trace) : null],
   );
 }
 
@@ -95,15 +108,17 @@ export type ListedImportRow = ImportRow & { created_at_exact: string };
 export async function listImports(
   db: Queryable,
   tenantId: string,
-  page: { limit: number; after?: { createdAt: string; id: string } },
+  page: { limit: number; after?: { createdAt: string; id: string }; status?: ImportStatus; source?: string },
 ): Promise<ListedImportRow[]> {
   const { rows } = await db.query<ListedImportRow>(
     `select *, to_json(created_at) #>> '{}' as created_at_exact from imports
      where tenant_id = $1
        and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3::uuid))
+       and ($5::text is null or status = $5)
+       and ($6::text is null or source = $6)
      order by created_at desc, id desc
      limit $4`,
-    [tenantId, page.after?.createdAt ?? null, page.after?.id ?? null, page.limit],
+    [tenantId, page.after?.createdAt ?? null, page.after?.id ?? null, page.limit, page.status ?? null, page.source ?? null],
   );
   return rows;
 }
@@ -145,6 +160,50 @@ export async function setImportHeader(
     read.mapping,
     read.warnings,
   ]);
+}
+
+/**
+ * The header as read, before its columns are mapped: an import that then fails (a required column
+ * missing, a mapping naming a column the file lacks) still says what its columns were, so its
+ * source's drift check can compare them.
+ */
+export async function recordImportHeader(db: Queryable, id: string, header: string[]): Promise<void> {
+  await db.query('update imports set header = $2 where id = $1 and header is distinct from $2', [id, header]);
+}
+
+/**
+ * The source's last succeeded import other than `exceptId`, dry runs left out (they change no
+ * product): the baseline an ending import of that source is compared with.
+ */
+export async function findPreviousSucceededImport(
+  db: Queryable,
+  scope: { tenantId: string; source: string; exceptId: string },
+): Promise<ImportRow | undefined> {
+  const { rows } = await db.query<ImportRow>(
+    `select * from imports
+     where tenant_id = $1 and source = $2 and status = 'succeeded' and id <> $3
+       and not coalesce((options ->> 'dry_run')::boolean, false)
+     order by finished_at desc, id desc
+     limit 1`,
+    [scope.tenantId, scope.source, scope.exceptId],
+  );
+  return rows[0];
+}
+
+/** Records what the drift check found, and its warning, on the import (in the finishing transaction). */
+export async function setImportSchemaDrift(
+  db: Queryable,
+  id: string,
+  found: { drift: ImportSchemaDrift; warning: string },
+): Promise<ImportRow> {
+  const { rows } = await db.query<ImportRow>(
+    `update imports set schema_drift = $2,
+       warnings = case when $3 = any (warnings) then warnings else warnings || $3 end
+     where id = $1
+     returning *`,
+    [id, found.drift, found.warning],
+  );
+  return rows[0]!;
 }
 
 /** Locks the import row for the rest of the transaction and says its status (undefined: no such import). */

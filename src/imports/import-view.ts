@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { importSchemaDriftSchema } from '../alerts/alert-view.ts';
 import { columnMappingSchema, importOptionsSchema } from './import-options.ts';
 import type { ImportRow } from './import-queries.ts';
 
@@ -27,6 +28,10 @@ export const importViewSchema = z
     encoding: z.string().nullable().meta({ description: 'The encoding the file was read in (utf-8, windows-1252 …): as sent, or as detected' }),
     delimiter: z.string().nullable().meta({ description: 'The column separator, once detected' }),
     error: z.string().nullable().meta({ description: 'Why the import failed, for a person to act on' }),
+    source: z.string().nullable().meta({ description: 'The supplier or feed (upload option source), or null' }),
+    schema_drift: importSchemaDriftSchema.nullable().meta({
+      description: 'Set when the import ended with columns that differ from its source’s previous successful import (also in warnings)',
+    }),
     created_at: time,
     started_at: time.nullable(),
     finished_at: time.nullable(),
@@ -54,6 +59,8 @@ export function toImportView(row: ImportRow): ImportView {
     encoding: row.encoding,
     delimiter: row.delimiter,
     error: row.error,
+    source: row.source,
+    schema_drift: row.schema_drift,
     created_at: row.created_at.toISOString(),
     started_at: row.started_at?.toISOString() ?? null,
     finished_at: row.finished_at?.toISOString() ?? null,

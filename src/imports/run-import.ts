@@ -10,11 +10,19 @@ import { deleteHeldRows, HeldRowsLostError, restartHeldImport, settleHeldRows } 
 import { createBatchWriter, ImportNotProcessingError, prepareWriterSession, releaseWriterSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
-import { addImportJob, findImportById, markImportProcessing, setImportHeader, type ImportRow } from './import-queries.ts';
+import { addImportJob, findImportById, markImportProcessing, recordImportHeader, setImportHeader, type ImportRow } from './import-queries.ts';
 import { readCsvRecords, type CsvRecord, type ReadOptions } from './read-csv-records.ts';
 import { startRecordParser } from './record-parser.ts';
+import type { TraceCarrier } from '../tracing/spans.ts';
+import { countImportRows, countInProgress } from '../metrics/import-metrics.ts';
 
 export type ImportLimits = { maxRecordSize: number; maxColumns: number; maxRecords: number };
+
+/**
+ * This run of the job: its last attempt or not, and the trace context from its payload (the upload
+ * request's span), which a continuation carries on so every run of the import joins one trace.
+ */
+export type ImportAttempt = { isLast: boolean; trace?: TraceCarrier };
 
 export type ImportDeps = {
   pool: Pool;
@@ -38,7 +46,11 @@ type Outcome = 'finished' | 'paused';
  * batch). A run that exceeds its time budget, or is asked to stop, commits what it has, enqueues
  * its continuation and returns, so no job holds its lock for long and imports interleave fairly.
  */
-export async function runImport(deps: ImportDeps, importId: string, attempt: { isLast: boolean }): Promise<void> {
+export function runImport(deps: ImportDeps, importId: string, attempt: ImportAttempt): Promise<void> {
+  return countInProgress(() => runImportJob(deps, importId, attempt));
+}
+
+async function runImportJob(deps: ImportDeps, importId: string, attempt: ImportAttempt): Promise<void> {
   const log = deps.logger.child({ importId });
   const started = await markImportProcessing(deps.pool, importId);
   if (!started) {
@@ -52,8 +64,9 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
   }
   try {
     if (!existsSync(started.file_path)) throw new FileLevelError('The uploaded file is no longer on the server');
-    if ((await loadFile(deps, started, log)) === 'paused') {
-      await addImportJob(deps.pool, importId);
+    const rows = countImportRows(started);
+    if ((await loadFile(deps, started, log, rows)) === 'paused') {
+      await addImportJob(deps.pool, importId, attempt.trace);
       log.info('import paused at a batch boundary; continuation enqueued');
       return;
     }
@@ -61,11 +74,12 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
       const row = await findImportById(client, importId);
       if (row) await settleHeldRows(client, row);
     });
+    rows.ended(ended);
     log.info(ended ? 'import succeeded' : 'import left processing before it could end (cancelled); nothing settled');
   } catch (error) {
     if (error instanceof HeldRowsLostError) {
       await restartHeldImport(deps.pool, importId);
-      await addImportJob(deps.pool, importId);
+      await addImportJob(deps.pool, importId, attempt.trace);
       log.warn({ reason: error.message }, 'held rows lost; import restarted from its first record');
       return;
     }
@@ -90,7 +104,7 @@ export async function runImport(deps: ImportDeps, importId: string, attempt: { i
   await rm(started.file_path, { force: true });
 }
 
-async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<Outcome> {
+async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: ReturnType<typeof countImportRows>): Promise<Outcome> {
   if (imp.file_format === 'xlsx') {
     // The worksheet as a CSV next to the upload (made once, reused on resume); read like any CSV from here on.
     const options = { sheet: imp.options.sheet, headerRow: imp.options.header_row };
@@ -112,6 +126,7 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
   if (!header || header.fields.every((name) => name.trim() === '')) {
     throw new FileLevelError('The file is empty: expected a header line with at least sku and name');
   }
+  await recordImportHeader(deps.pool, imp.id, header.fields); // kept if mapping fails: the source's drift check compares it
   const mapping = mapHeader(header.fields, deps.limits, { mapping: imp.mapping, line: header.line });
   const warnings = detected && delimiter !== ',' ? [`Columns are separated by ${describeDelimiter(delimiter)}`] : [];
   await setImportHeader(deps.pool, imp.id, {
@@ -140,7 +155,9 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
   const client = await deps.pool.connect();
   try {
     await prepareWriterSession(client);
-    const write = createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()), hold: imp.options.dry_run || imp.options.atomic });
+    const write = rows.timeBatches(
+      createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()), hold: imp.options.dry_run || imp.options.atomic }),
+    );
     const writeAndRecycle = async (batch: EncodedBatch) => {
       try {
         const result = await write(batch);
@@ -150,7 +167,7 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger): Promise<
         parser.recycle(batch);
       }
     };
-    return await writeBatches(deps, parser, new BatchPipeline(writeAndRecycle, log));
+    return await writeBatches(deps, parser, new BatchPipeline(writeAndRecycle, log, imp));
   } finally {
     await parser.stop(); // ends the parser thread whatever happened
     await releaseWriterSession(client).then(

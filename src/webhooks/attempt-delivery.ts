@@ -1,6 +1,9 @@
 import { withTransaction, type Pool } from '../db/pool.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { countWebhookAttempt, type WebhookAttempt } from '../metrics/webhook-metrics.ts';
+import { currentTraceCarrier } from '../tracing/spans.ts';
+import { raiseEndpointDisabledAlert } from '../alerts/raise-endpoint-alert.ts';
 import { sendWebhook } from './send-webhook.ts';
 import {
   addDeliveryJob,
@@ -22,7 +25,7 @@ export type DeliveryDeps = { pool: Pool; logger: Logger; webhooks: Config['webho
  */
 export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): Promise<void> {
   const log = deps.logger.child({ deliveryId });
-  await withTransaction(deps.pool, async (client) => {
+  const attempted = await withTransaction(deps.pool, async (client): Promise<WebhookAttempt | undefined> => {
     const delivery = await lockDeliveryForAttempt(client, deliveryId);
     if (delivery?.status !== 'pending') return; // finished, or another attempt holds it
 
@@ -32,7 +35,7 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): P
         nextAttemptAt: null,
         error: 'not sent: the endpoint is disabled',
       });
-      return;
+      return { outcome: 'failed', seconds: null };
     }
 
     // The body as stored when the delivery was queued (frozen there, see enqueueImportFinishedEvent):
@@ -55,23 +58,31 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): P
     const attemptsInRound = delivery.round_attempts + 1;
     const schedule = deps.webhooks.retrySchedule;
     log.info({ endpointId: delivery.endpoint_id, statusCode: code, ms: result.durationMs, attempt: attemptsInRound, error }, 'webhook attempt');
+    const seconds = result.durationMs / 1000;
 
     if (error === null) {
       await updateDeliveryAfterAttempt(client, deliveryId, { status: 'succeeded', nextAttemptAt: null, error: null });
       await resetEndpointFailures(client, delivery.endpoint_id);
+      return { outcome: 'succeeded', seconds };
     } else if (code === 410) {
       await updateDeliveryAfterAttempt(client, deliveryId, { status: 'failed', nextAttemptAt: null, error: 'HTTP 410 Gone' });
-      await disableEndpoint(client, delivery.endpoint_id, `The endpoint answered 410 Gone on ${result.attemptedAt.toISOString()}`);
+      const gone = await disableEndpoint(client, delivery.endpoint_id, `The endpoint answered 410 Gone on ${result.attemptedAt.toISOString()}`);
+      if (gone) await raiseEndpointDisabledAlert(client, gone, 'HTTP 410 Gone');
+      return { outcome: 'failed', seconds };
     } else if (attemptsInRound <= schedule.length) {
       // 429 and 503 say when to come back; otherwise the next step of the schedule.
       const honoured = code === 429 || code === 503 ? result.retryAfterMs : null;
       const delayMs = honoured ?? schedule[attemptsInRound - 1]! * 1000;
       const nextAttemptAt = new Date(Date.now() + delayMs);
       await updateDeliveryAfterAttempt(client, deliveryId, { status: 'pending', nextAttemptAt, error });
-      await addDeliveryJob(client, deliveryId, nextAttemptAt);
+      await addDeliveryJob(client, deliveryId, nextAttemptAt, currentTraceCarrier()); // the same parent as this attempt
+      return { outcome: 'retry', seconds };
     } else {
       await updateDeliveryAfterAttempt(client, deliveryId, { status: 'failed', nextAttemptAt: null, error });
-      await addEndpointFailure(client, delivery.endpoint_id, { disableAfter: deps.webhooks.disableAfter, lastError: error });
+      const disabled = await addEndpointFailure(client, delivery.endpoint_id, { disableAfter: deps.webhooks.disableAfter, lastError: error });
+      if (disabled) await raiseEndpointDisabledAlert(client, disabled, error);
+      return { outcome: 'failed', seconds };
     }
   });
+  countWebhookAttempt(attempted); // once committed: a rolled-back attempt is made again
 }

@@ -1,7 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import { Webhook } from 'standardwebhooks';
+import { inSpan } from '../tracing/spans.ts';
 
 export type SendOptions = { timeoutMs: number; allowPrivate: boolean };
 
@@ -39,9 +41,33 @@ export function signWebhook(secrets: string[], eventId: string, timestamp: Date,
 
 /**
  * One delivery attempt: POST the signed body, follow no redirect, give up after timeoutMs. Never
- * throws: every outcome is described for the attempt log.
+ * throws: every outcome is described for the attempt log. Traced as an HTTP client span (child of
+ * the active context: the delivery job's) with the host, the status code, the duration and the
+ * error; not the URL's path or query, which may hold a receiver's token.
  */
-export async function sendWebhook(
+export function sendWebhook(target: { url: string; eventId: string; body: string; secrets: string[] }, options: SendOptions): Promise<SendResult> {
+  const url = new URL(target.url);
+  const attributes = {
+    'http.request.method': 'POST',
+    'server.address': url.hostname,
+    'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    'url.scheme': url.protocol.slice(0, -1),
+    'lading.webhook.event_id': target.eventId,
+  };
+  return inSpan('webhook attempt', { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    const result = await send(target, options);
+    if (result.statusCode !== null) span.setAttribute('http.response.status_code', result.statusCode);
+    span.setAttribute('lading.webhook.duration_ms', result.durationMs);
+    const error = result.error ?? (result.statusCode !== null && (result.statusCode < 200 || result.statusCode > 299) ? `HTTP ${result.statusCode}` : null);
+    if (error !== null) {
+      span.setAttribute('error.type', result.statusCode !== null && !result.error ? String(result.statusCode) : 'request_failed');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+    }
+    return result;
+  });
+}
+
+async function send(
   target: { url: string; eventId: string; body: string; secrets: string[] },
   options: SendOptions,
 ): Promise<SendResult> {

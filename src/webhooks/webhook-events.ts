@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Queryable } from '../db/pool.ts';
+import { schemaDriftAlertSchema, type SchemaDriftAlertView } from '../alerts/alert-view.ts';
 import type { ImportRow } from '../imports/import-queries.ts';
 import { importViewSchema, toImportView } from '../imports/import-view.ts';
+import { currentTraceCarrier } from '../tracing/spans.ts';
 import { addDeliveryJob, insertDeliveriesForEvent } from './webhook-queries.ts';
 
 export const IMPORT_EVENT_TYPES = ['import.succeeded', 'import.failed', 'import.cancelled'] as const;
 export type ImportEventType = (typeof IMPORT_EVENT_TYPES)[number];
+/** What an endpoint may subscribe to; new endpoints get IMPORT_EVENT_TYPES unless they name others. */
+export const SUBSCRIBABLE_EVENT_TYPES = [...IMPORT_EVENT_TYPES, 'source.schema_drift'] as const;
 
 /**
  * The version of the webhook body contract, sent as `version` in every body. It changes only with
@@ -51,9 +55,26 @@ export const webhookTestEventSchema = envelope(
   'Sent by POST /v1/webhooks/{id}/test, to that endpoint only',
 );
 
+export const sourceSchemaDriftEventSchema = envelope(
+  'source.schema_drift',
+  // data.alert: the alert as GET /v1/alerts/{id} shows it (its details name the columns);
+  // data.import: the import that raised it, as in the import events.
+  z.object({ alert: schemaDriftAlertSchema, import: importEventData.shape.import }),
+  'SourceSchemaDriftEvent',
+  'An import of a source ended with columns that differ from its previous successful import and raised a schema_drift alert ' +
+    '(data.alert, as GET /v1/alerts/{id} shows it; data.import, the import that raised it). Sent once per alert: the same ' +
+    'drift again while the alert is open only counts an occurrence on it',
+);
+
 /** Every webhook body Lading sends: one member per event type, told apart by `type`. */
 export const webhookEventSchema = z
-  .discriminatedUnion('type', [importSucceededEventSchema, importFailedEventSchema, importCancelledEventSchema, webhookTestEventSchema])
+  .discriminatedUnion('type', [
+    importSucceededEventSchema,
+    importFailedEventSchema,
+    importCancelledEventSchema,
+    webhookTestEventSchema,
+    sourceSchemaDriftEventSchema,
+  ])
   .meta({ id: 'WebhookEvent' });
 
 export type WebhookEvent = z.output<typeof webhookEventSchema>;
@@ -104,7 +125,29 @@ export async function enqueueImportFinishedEvent(db: Queryable, row: ImportRow, 
   // and redelivery sends them as stored (same bytes, same webhook-id), even if the import, the
   // view or this schema changes later. Nothing rebuilds a body after it is queued.
   const deliveryIds = await insertDeliveriesForEvent(db, { tenantId: row.tenant_id, eventId, type, body });
-  for (const id of deliveryIds) await addDeliveryJob(db, id);
+  // Each delivery's attempts join the trace of what ended the import (the finish span, or a cancel request).
+  const trace = currentTraceCarrier();
+  for (const id of deliveryIds) await addDeliveryJob(db, id, null, trace);
+  return deliveryIds.length;
+}
+
+/**
+ * The outbox write for a schema_drift alert just raised, on the transaction that ends the import
+ * which raised it: one delivery and one job per endpoint subscribed to source.schema_drift. The
+ * event id is derived from the alert, so an alert is announced once.
+ */
+export async function enqueueSchemaDriftEvent(db: Queryable, alert: SchemaDriftAlertView, row: ImportRow, publicBaseUrl: string): Promise<number> {
+  const type = 'source.schema_drift';
+  const eventId = `evt_alert_${alert.id}`;
+  const body = buildEventBody({
+    id: eventId,
+    type,
+    createdAt: new Date(alert.last_seen_at),
+    data: { alert, import: { ...toImportView(row), errors_url: `${publicBaseUrl}/v1/imports/${row.id}/errors` } },
+  });
+  const deliveryIds = await insertDeliveriesForEvent(db, { tenantId: row.tenant_id, eventId, type, body });
+  const trace = currentTraceCarrier();
+  for (const id of deliveryIds) await addDeliveryJob(db, id, null, trace);
   return deliveryIds.length;
 }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.ts';
+import type { TraceCarrier } from '../tracing/spans.ts';
 
 export const DELIVER_WEBHOOK_TASK = 'deliver_webhook';
 
@@ -136,13 +137,15 @@ export async function insertDelivery(
   return rows[0]!;
 }
 
-/** Schedules an attempt; on the caller's client, so it commits with whatever made it due. */
-export async function addDeliveryJob(db: Queryable, deliveryId: string, runAt: Date | null = null): Promise<void> {
-  await db.query(`select graphile_worker.add_job($1, json_build_object('deliveryId', $2::uuid), run_at := $3, max_attempts := 3)`, [
-    DELIVER_WEBHOOK_TASK,
-    deliveryId,
-    runAt,
-  ]);
+/**
+ * Schedules an attempt; on the caller's client, so it commits with whatever made it due. `trace`:
+ * the span its attempt spans are children of (the import's finish), kept in the payload.
+ */
+export async function addDeliveryJob(db: Queryable, deliveryId: string, runAt: Date | null = null, trace?: TraceCarrier): Promise<void> {
+  await db.query(
+    `select graphile_worker.add_job($1, json_strip_nulls(json_build_object('deliveryId', $2::uuid, 'trace', $4::json)), run_at := $3, max_attempts := 3)`,
+    [DELIVER_WEBHOOK_TASK, deliveryId, runAt, trace ? JSON.stringify(trace) : null],
+  );
 }
 
 /** The delivery with what an attempt needs of its endpoint, locked against a concurrent attempt. */
@@ -214,13 +217,16 @@ export async function resetEndpointFailures(db: Queryable, endpointId: string): 
   ]);
 }
 
-/** One more failed delivery in a row; at `disableAfter` the endpoint is disabled, saying why. */
+/**
+ * One more failed delivery in a row; at `disableAfter` the endpoint is disabled, saying why. Returns
+ * the endpoint when this failure disabled it (disabled_at is the transaction's now()).
+ */
 export async function addEndpointFailure(
   db: Queryable,
   endpointId: string,
   failure: { disableAfter: number; lastError: string },
-): Promise<void> {
-  await db.query(
+): Promise<EndpointRow | undefined> {
+  const { rows } = await db.query<EndpointRow & { disabled_now: boolean }>(
     `update webhook_endpoints set
        consecutive_failures = consecutive_failures + 1,
        enabled = enabled and consecutive_failures + 1 < $2,
@@ -229,17 +235,23 @@ export async function addEndpointFailure(
          else disabled_reason end,
        disabled_at = case when enabled and consecutive_failures + 1 >= $2 then now() else disabled_at end,
        updated_at = now()
-     where id = $1`,
+     where id = $1
+     returning *, not enabled and disabled_at = now() as disabled_now`,
     [endpointId, failure.disableAfter, failure.lastError],
   );
+  const row = rows[0];
+  return row?.disabled_now ? row : undefined;
 }
 
-export async function disableEndpoint(db: Queryable, endpointId: string, reason: string): Promise<void> {
-  await db.query(
+/** Disables an enabled endpoint; returns it when this disabled it. */
+export async function disableEndpoint(db: Queryable, endpointId: string, reason: string): Promise<EndpointRow | undefined> {
+  const { rows } = await db.query<EndpointRow>(
     `update webhook_endpoints set enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now()
-     where id = $1 and enabled`,
+     where id = $1 and enabled
+     returning *`,
     [endpointId, reason],
   );
+  return rows[0];
 }
 
 /** A listed delivery with its exact created_at as text (microseconds and offset): a Date keeps only milliseconds. */

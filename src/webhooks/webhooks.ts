@@ -3,6 +3,7 @@ import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { isUuid } from '../db/is-uuid.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import { currentTraceCarrier } from '../tracing/spans.ts';
 import { buildEventBody, IMPORT_EVENT_TYPES, newTestEventId } from './webhook-events.ts';
 import {
   addDeliveryJob,
@@ -141,7 +142,7 @@ export async function redeliverWebhook(
     if (!existing) throw new NotFoundError(`No delivery with id "${deliveryId}"`);
     const delivery = await restartDelivery(client, endpointId, deliveryId);
     if (!delivery) throw new ConflictError('The delivery is still pending: it will be attempted again on schedule');
-    await addDeliveryJob(client, delivery.id);
+    await addDeliveryJob(client, delivery.id, null, currentTraceCarrier()); // its attempt joins this request's trace
     return delivery;
   });
 }
@@ -155,7 +156,7 @@ export async function sendTestWebhook(pool: Pool, tenantId: string, endpointId: 
   const body = buildEventBody({ id: eventId, type: 'webhook.test', createdAt: new Date(), data: { endpoint_id: endpoint.id } });
   return withTransaction(pool, async (client) => {
     const delivery = await insertDelivery(client, { endpointId, tenantId, eventId, type: 'webhook.test', body });
-    await addDeliveryJob(client, delivery.id);
+    await addDeliveryJob(client, delivery.id, null, currentTraceCarrier()); // its attempt joins this request's trace
     return delivery;
   });
 }

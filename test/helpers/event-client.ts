@@ -3,7 +3,10 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import type { LiveEventMessage } from '../../src/events/live-events.ts';
 
-export type EventMessage = LiveEventMessage;
+/** A message about an import: what the streams sent before alerts, and all one import's stream sends. */
+export type EventMessage = Exclude<LiveEventMessage, { type: 'alert' }>;
+/** An alert message: only the tenant stream (GET /v1/events) sends these. */
+export type AlertMessage = Extract<LiveEventMessage, { type: 'alert' }>;
 
 const validators = new Map<string, Promise<z.ZodType>>();
 
@@ -42,12 +45,16 @@ function closeObjects(schema: any): any {
 
 export type EventClient = {
   socket: WebSocket;
+  /** The import messages, in order (alert messages are in `alerts`). */
   messages: EventMessage[];
+  alerts: AlertMessage[];
   /** Resolves once the server has accepted the upgrade. */
   opened: Promise<void>;
   closed: Promise<{ code: number; reason: string }>;
   /** Resolves when a message matches, or rejects at the deadline. */
   waitFor(predicate: (message: EventMessage) => boolean, timeoutMs?: number): Promise<EventMessage>;
+  /** The same for alert messages. */
+  waitForAlert(predicate: (message: AlertMessage) => boolean, timeoutMs?: number): Promise<AlertMessage>;
 };
 
 /**
@@ -62,8 +69,10 @@ export function connectEvents(baseUrl: string, path: string, options: { key?: st
   });
   const schema = publishedMessageSchema(baseUrl);
   const messages: EventMessage[] = [];
+  const alerts: AlertMessage[] = [];
   const invalid: string[] = [];
   const waiters: { predicate: (m: EventMessage) => boolean; resolve: (m: EventMessage) => void; reject: (e: Error) => void }[] = [];
+  const alertWaiters: { predicate: (m: AlertMessage) => boolean; resolve: (m: AlertMessage) => void; reject: (e: Error) => void }[] = [];
   const invalidError = () => new Error(`${path} sent messages that do not fit the published LiveEventMessage schema:\n${invalid.join('\n')}`);
   onTestFinished(() => {
     if (invalid.length > 0) throw invalidError();
@@ -79,10 +88,21 @@ export function connectEvents(baseUrl: string, path: string, options: { key?: st
       );
       if (problem) {
         invalid.push(problem);
-        for (const waiter of waiters.splice(0)) waiter.reject(invalidError());
+        for (const waiter of [...waiters.splice(0), ...alertWaiters.splice(0)]) waiter.reject(invalidError());
         return;
       }
-      const message = JSON.parse(text) as EventMessage;
+      const parsed = JSON.parse(text) as LiveEventMessage;
+      if (parsed.type === 'alert') {
+        alerts.push(parsed);
+        for (const waiter of [...alertWaiters]) {
+          if (waiter.predicate(parsed)) {
+            alertWaiters.splice(alertWaiters.indexOf(waiter), 1);
+            waiter.resolve(parsed);
+          }
+        }
+        return;
+      }
+      const message = parsed;
       messages.push(message);
       for (const waiter of [...waiters]) {
         if (waiter.predicate(message)) {
@@ -104,28 +124,41 @@ export function connectEvents(baseUrl: string, path: string, options: { key?: st
   return {
     socket,
     messages,
+    alerts,
     opened,
     closed,
     waitFor(predicate, timeoutMs = 30_000) {
-      const found = messages.find(predicate);
-      if (found) return Promise.resolve(found);
-      if (invalid.length > 0) return Promise.reject(invalidError());
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; got ${messages.map((m) => `${m.type}:${m.seq}`).join(' ')}`)), timeoutMs);
-        waiters.push({
-          predicate,
-          resolve: (m) => {
-            clearTimeout(timer);
-            resolve(m);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        });
-      });
+      return waitIn(messages, waiters, predicate, timeoutMs);
+    },
+    waitForAlert(predicate, timeoutMs = 30_000) {
+      return waitIn(alerts, alertWaiters, predicate, timeoutMs);
     },
   };
+
+  function waitIn<M extends LiveEventMessage>(
+    list: M[],
+    pending: { predicate: (m: M) => boolean; resolve: (m: M) => void; reject: (e: Error) => void }[],
+    predicate: (m: M) => boolean,
+    timeoutMs: number,
+  ): Promise<M> {
+    const found = list.find(predicate);
+    if (found) return Promise.resolve(found);
+    if (invalid.length > 0) return Promise.reject(invalidError());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; got ${list.map((m) => `${m.type}:${m.seq}`).join(' ')}`)), timeoutMs);
+      pending.push({
+        predicate,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
 }
 
 export class UpgradeRefused extends Error {

@@ -16,6 +16,8 @@ const TEMPLATE_DATABASE = 'lading_template';
 
 export type TestService = {
   url: string;
+  /** Where GET /metrics is served when METRICS_PORT is set. */
+  metricsUrl: string | undefined;
   pool: Pool;
   config: Config;
   connectionString: string;
@@ -99,6 +101,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
 
   return {
     url: service.url,
+    metricsUrl: service.metricsUrl,
     pool: service.pool,
     config,
     connectionString: database.connectionString,

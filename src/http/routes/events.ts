@@ -25,6 +25,8 @@ const STREAM_DESCRIPTION =
   '`snapshot`, then one `progress` per committed batch (seq = batches_committed, strictly increasing), then ' +
   '`finished` (seq = batches_committed + 1), after which the server closes with 1000. Authenticate with the ' +
   'Authorization header, or with `?ticket=` from the ticket route (for browsers). A slow reader is closed with 1013. ' +
+  'GET /v1/events also sends `{type: "alert", seq, alert}` whenever an alert of the tenant is raised, seen again or ' +
+  'acknowledged (`alert` shaped like GET /v1/alerts/{id}; seq strictly increasing per alert). ' +
   'Ignore message types you do not know: more may be added.';
 
 /** Live progress: GET /v1/imports/:id/events and GET /v1/events, plus tickets for browsers. */
@@ -87,7 +89,7 @@ export function eventRoutes(deps: EventRoutesDeps) {
 
   for (const [path, summary] of [
     ['/imports/{id}/events', "Live progress of one import (WebSocket)"],
-    ['/events', "Live progress of every import of the tenant (WebSocket): progress and finished messages"],
+    ['/events', "Live progress of every import of the tenant (WebSocket): progress and finished messages, and alerts"],
   ] as const) {
     app.openAPIRegistry.registerPath({
       method: 'get',

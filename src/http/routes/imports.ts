@@ -6,7 +6,7 @@ import { createImport } from '../../imports/create-import.ts';
 import { cancelImport } from '../../imports/finish-import.ts';
 import { writeErrorsCsv } from '../../imports/errors-csv.ts';
 import { getImport } from '../../imports/get-import.ts';
-import { uploadOptionsSchema } from '../../imports/import-options.ts';
+import { sourceName, uploadOptionsSchema } from '../../imports/import-options.ts';
 import { importPreviewSchema, previewImport } from '../../imports/preview-import.ts';
 import { importViewSchema, toImportView } from '../../imports/import-view.ts';
 import { listRejectedRecords, listTenantImports } from '../../imports/list-imports.ts';
@@ -24,6 +24,7 @@ export type ImportRoutesDeps = {
 };
 
 const idParams = z.object({ id: z.string().meta({ param: { name: 'id', in: 'path' }, example: '0b9c…' }) });
+const IMPORT_STATUSES = ['queued', 'processing', 'succeeded', 'failed', 'cancelled'] as const;
 const importErrorSchema = z
   .object({
     line: z.number().int().meta({ description: 'Physical line where the record starts; the header is line 1' }),
@@ -134,13 +135,19 @@ export function importRoutes(deps: ImportRoutesDeps) {
     tags: ['imports'],
     summary: "List the tenant's imports, newest first",
     security: bearerSecurity,
-    request: { query: listQuery(100, 20) },
+    request: {
+      query: listQuery(100, 20).extend({
+        status: z.enum(IMPORT_STATUSES, { error: `must be one of ${IMPORT_STATUSES.join(', ')}` }).optional()
+          .meta({ description: 'Only imports with this status' }),
+        source: sourceName.optional().meta({ description: 'Only imports of this source (upload option source)' }),
+      }),
+    },
     responses: { 200: json(pageOf(importViewSchema), 'A page of imports'), ...errorResponses(400, 401) },
   });
   app.openapi(listRoute, async (c) => {
-    const { limit, cursor } = c.req.valid('query');
+    const { limit, cursor, status, source } = c.req.valid('query');
     const after = decodeCursor(cursor, importsCursor);
-    const rows = await listTenantImports(deps.pool, c.var.principal.tenantId, { limit: limit + 1, after });
+    const rows = await listTenantImports(deps.pool, c.var.principal.tenantId, { limit: limit + 1, after, status, source });
     const page = toPage(rows, limit, toImportView, (row) => ({ v: 2, createdAt: row.created_at_exact, id: row.id }));
     return c.json(page, 200);
   });

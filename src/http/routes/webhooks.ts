@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { Pool } from '../../db/pool.ts';
-import { IMPORT_EVENT_TYPES } from '../../webhooks/webhook-events.ts';
+import { SUBSCRIBABLE_EVENT_TYPES } from '../../webhooks/webhook-events.ts';
 import {
   deliveryViewSchema,
   endpointViewSchema,
@@ -29,12 +29,12 @@ export type WebhookRoutesDeps = { pool: Pool; allowPrivateWebhooks: boolean };
 const idParams = z.object({ id: z.string().meta({ param: { name: 'id', in: 'path' } }) });
 const deliveryParams = idParams.extend({ deliveryId: z.string().meta({ param: { name: 'deliveryId', in: 'path' } }) });
 const events = z
-  .array(z.enum(IMPORT_EVENT_TYPES, { error: `events must be among ${IMPORT_EVENT_TYPES.join(', ')}` }))
+  .array(z.enum(SUBSCRIBABLE_EVENT_TYPES, { error: `events must be among ${SUBSCRIBABLE_EVENT_TYPES.join(', ')}` }))
   .min(1, { error: 'events must name at least one event' });
 const createBody = z
   .strictObject({
     url: z.string().meta({ example: 'https://example.com/hooks/lading' }),
-    events: events.optional().meta({ description: 'Default: every import.* event' }),
+    events: events.optional().meta({ description: 'Default: every import.* event; source.schema_drift only when named' }),
     description: z.string().max(500).optional(),
   })
   .meta({ id: 'WebhookEndpointInput' });
