@@ -77,6 +77,8 @@ export const UNMATCHED_ROUTE = '(unmatched)';
  * of the route that matched (/v1/imports/:id), never the path, so the series stay bounded: the
  * last matched handler registered for a method (middleware are registered for ALL), even when a
  * middleware answered first (a 401 of /v1/imports/:id is labelled with that route).
+ * Not @hono/prometheus: its route label is c.req.routePath, the path of the handler running at the
+ * time, so a request answered by the /v1/* auth middleware was labelled /v1/*.
  */
 export function recordHttpMetrics(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
