@@ -75,6 +75,10 @@ const configSchema = z.object({
     .default('true')
     .transform((value) => value === 'true' || value === '1'),
   METRICS_PORT: integer(0, 65535).optional(),
+  CONSOLE_ENABLED: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('true')
+    .transform((value) => value === 'true' || value === '1'),
 });
 
 export type Config = {
@@ -130,6 +134,8 @@ export type Config = {
    * on that port (same host) and not on the main one, so it can stay off the public interface.
    */
   metrics: { enabled: boolean; port: number | undefined };
+  /** The web console at `/` (src/console/). */
+  consoleEnabled: boolean;
 };
 
 export type TracingConfig = {
@@ -198,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
       exportDelayMs: c.OTEL_BSP_SCHEDULE_DELAY,
     },
     metrics: { enabled: c.METRICS_ENABLED, port: c.METRICS_PORT },
+    consoleEnabled: c.CONSOLE_ENABLED,
   };
 }
 

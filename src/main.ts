@@ -51,6 +51,7 @@ function printBanner(url: string, devKey: { key: string; file: string } | undefi
   const lines = [
     '',
     `Lading is listening on ${url}`,
+    ...(config.consoleEnabled ? [`  Console:     ${url}/   (sign in with an API key)`] : []),
     `  API docs:    ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
   ];
   if (devKey) {

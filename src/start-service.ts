@@ -65,6 +65,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     heartbeat,
     socket: { maxBufferedBytes: config.wsMaxBufferedBytes },
     allowPrivateWebhooks: config.webhooks.allowPrivate,
+    consoleEnabled: config.consoleEnabled,
     shutdownSignal: shutdown.signal,
     httpTracing: tracing.httpMiddleware,
     runningWorkers,

@@ -15,6 +15,7 @@ import type { ServiceMetrics } from '../metrics/service-metrics.ts';
 import { metricsRoutes, recordHttpMetrics } from './routes/metrics.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { healthRoutes, type RunningWorkers } from './routes/health.ts';
 import { importRoutes } from './routes/imports.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -46,6 +47,8 @@ export type AppDeps = {
   runningWorkers: RunningWorkers;
   /** Absent with METRICS_ENABLED=false. serve: GET /metrics on this app (not when METRICS_PORT serves it). */
   metrics?: { service: ServiceMetrics; serve: boolean };
+  /** The web console at `/` (CONSOLE_ENABLED). */
+  consoleEnabled?: boolean;
   /** Base of links sent to integrators; read when needed (it is known once the server listens). */
   readonly publicBaseUrl: string;
 };
@@ -99,6 +102,7 @@ export function createApp(deps: AppDeps) {
     },
   });
   app.route('/docs', docsRoutes());
+  if (deps.consoleEnabled) app.route('/', consoleRoutes()); // the web console: `/` and /console/*
 
   app.notFound((c) => {
     throw new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`);

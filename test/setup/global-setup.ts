@@ -7,6 +7,7 @@ import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { createDatabaseIfMissing, withDatabaseName } from '../../src/db/open-database.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/logger.ts';
+import { findChromium } from '../helpers/browser.ts';
 
 export const TEMPLATE_DATABASE = 'lading_template';
 
@@ -18,6 +19,11 @@ declare module 'vitest' {
 
 /** Starts one throw-away embedded PostgreSQL and a migrated template database for the whole run. */
 export default async function setup(project: TestProject) {
+  // The console's tests need a real Chromium: required in CI, skipped (saying so) elsewhere.
+  if (!findChromium()) {
+    if (process.env.CI) throw new Error('CI needs Chromium for the console tests: apt-get install -y chromium (or set CHROMIUM_PATH)');
+    process.stdout.write('Browser tests did not run: no Chromium here. Install it (sudo apt-get install chromium) or set CHROMIUM_PATH, then npm test.\n');
+  }
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lading-test-'));
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'warn', format: 'json', fd: 2 });
   const server = await startEmbeddedPostgres({
