@@ -30,18 +30,57 @@ export async function findProduct(db: Queryable, tenantId: string, sku: string):
   return rows[0];
 }
 
-/** Keyset pagination by sku: stable under concurrent inserts, cheap at any depth. */
+export type ProductSearch = {
+  /** Only skus starting with this (byte-wise, as skus compare: collate "C"). */
+  skuPrefix?: string;
+  /** Only names containing this, case-insensitively. */
+  name?: string;
+};
+
+/**
+ * The smallest string after every string that starts with `prefix`, in code-point order (which is
+ * UTF-8 byte order, the order of collate "C"): the prefix with its last character incremented.
+ * Undefined when there is none (an empty prefix). `sku >= prefix and sku < successor` is then a
+ * range scan of the (tenant_id, sku) primary key.
+ */
+export function prefixSuccessor(prefix: string): string | undefined {
+  const chars = Array.from(prefix);
+  while (chars.length > 0) {
+    const last = chars.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) return chars.join('') + String.fromCodePoint(last + 1 === 0xd800 ? 0xe000 : last + 1);
+  }
+  return undefined;
+}
+
+/** `text` as a literal inside a LIKE pattern (its %, _ and \ escaped). */
+export const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * Keyset pagination by sku: stable under concurrent inserts, cheap at any depth. A sku prefix is a
+ * range on the primary key; a name filter is checked on the rows that range walks in sku order,
+ * stopping at the page's limit (no index on name: see test/product-search.test.ts).
+ */
 export async function listProducts(
   db: Queryable,
   tenantId: string,
-  page: { limit: number; afterSku?: string },
+  page: { limit: number; afterSku?: string } & ProductSearch,
 ): Promise<ProductRow[]> {
+  const prefix = page.skuPrefix || undefined;
   const { rows } = await db.query<ProductRow>(
     `select ${COLUMNS} from products
      where tenant_id = $1 and ($2::text is null or sku > $2)
+       and ($4::text is null or sku >= $4) and ($5::text is null or sku < $5)
+       and ($6::text is null or name ilike $6)
      order by sku
      limit $3`,
-    [tenantId, page.afterSku ?? null, page.limit],
+    [
+      tenantId,
+      page.afterSku ?? null,
+      page.limit,
+      prefix ?? null,
+      prefix === undefined ? null : (prefixSuccessor(prefix) ?? null),
+      page.name ? `%${likeLiteral(page.name)}%` : null,
+    ],
   );
   return rows;
 }

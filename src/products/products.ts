@@ -1,6 +1,14 @@
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { deleteProduct, findProduct, insertProduct, listProducts, upsertProduct, type ProductRow } from './product-queries.ts';
+import {
+  deleteProduct,
+  findProduct,
+  insertProduct,
+  listProducts,
+  upsertProduct,
+  type ProductRow,
+  type ProductSearch,
+} from './product-queries.ts';
 import type { Product } from './product-schema.ts';
 
 export async function getProduct(pool: Pool, tenantId: string, sku: string): Promise<ProductRow> {
@@ -9,8 +17,12 @@ export async function getProduct(pool: Pool, tenantId: string, sku: string): Pro
   return row;
 }
 
-/** A page of the tenant's products by sku (keyset: stable under concurrent writes). */
-export function listTenantProducts(pool: Pool, tenantId: string, page: { limit: number; afterSku?: string }): Promise<ProductRow[]> {
+/** A page of the tenant's products by sku (keyset: stable under concurrent writes), optionally searched. */
+export function listTenantProducts(
+  pool: Pool,
+  tenantId: string,
+  page: { limit: number; afterSku?: string } & ProductSearch,
+): Promise<ProductRow[]> {
   return listProducts(pool, tenantId, page);
 }
 

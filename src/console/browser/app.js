@@ -3,7 +3,7 @@
 // closes), the navigation, and a hash router (#/imports/ID …) so every page has a URL and the
 // server serves one page.
 import { html, render } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { Api, ApiFailure } from './api.js';
 import { ImportDetailPage } from './pages/import-detail.js';
 import { ImportsPage } from './pages/imports.js';
@@ -77,8 +77,15 @@ function App() {
   }, []);
 
   const route = ROUTES.find((r) => r.path.test(hash));
+  const shownFor = useRef(/** @type {Api | null | undefined} */ (undefined));
   useEffect(() => {
     document.title = `${route?.title ?? 'Not found'} · Lading`;
+    // Just signed in (or reloaded signed in): focus stays at the top, so the first Tab is the skip link.
+    if (api && shownFor.current !== api) {
+      shownFor.current = api;
+      return;
+    }
+    shownFor.current = api;
     // A new page: focus its heading so keyboard and screen-reader users start there.
     document.querySelector('main h1')?.setAttribute('tabindex', '-1');
     /** @type {HTMLElement | null} */ (document.querySelector('main h1'))?.focus({ preventScroll: true });
@@ -94,8 +101,15 @@ function App() {
     setApi(null);
   };
   const params = route ? (route.path.exec(hash) ?? []).slice(1) : [];
+  /** @param {Event} event the hash is the router's: "#main" must not navigate, only move focus */
+  const skipToMain = (event) => {
+    event.preventDefault();
+    const main = document.getElementById('main');
+    main?.setAttribute('tabindex', '-1');
+    main?.focus();
+  };
   return html`
-    <a class="skip-link" href="#main">Skip to content</a>
+    <a class="skip-link" href="#main" onClick=${skipToMain}>Skip to content</a>
     <header class="top">
       <span class="brand">Lading</span>
       <nav aria-label="Main">

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { Pool } from '../../db/pool.ts';
 import { describeProblems, productSchema } from '../../products/product-schema.ts';
+import { MAX_NAME, SKU_PATTERN } from '../../products/product-values.ts';
 import { productViewSchema, toProductView } from '../../products/product-view.ts';
 import { createProduct, getProduct, listTenantProducts, removeProduct, replaceProduct } from '../../products/products.ts';
 import type { AppEnv } from '../app-env.ts';
@@ -19,20 +20,34 @@ export function productRoutes(deps: { pool: Pool }) {
     method: 'get',
     path: '/',
     tags: ['products'],
-    summary: "List the tenant's products by sku",
+    summary: "List the tenant's products by sku, optionally searched by sku prefix and name",
+    description: 'Both filters together: products matching both. next_cursor pages within the same search (pass the same filters).',
     security: bearerSecurity,
     request: {
       query: z.object({
         limit: z.coerce.number().int().min(1).max(1000).default(100),
         cursor: z.string().optional(),
+        sku_prefix: z
+          .string()
+          .regex(SKU_PATTERN, { error: 'sku_prefix must be 1–64 characters: letters, digits, "-", "_" or "."' })
+          .optional()
+          .meta({ description: 'Only skus starting with this (case-sensitive, as skus compare)', example: 'TSHIRT-' }),
+        name: z
+          .string()
+          .trim()
+          .min(1, { error: 'name must not be blank' })
+          .max(MAX_NAME, { error: `name must be at most ${MAX_NAME} characters` })
+          .refine((value) => !value.includes('\u0000'), { error: 'name must not contain U+0000' })
+          .optional()
+          .meta({ description: 'Only names containing this, case-insensitively (% and _ match themselves)', example: 'shirt' }),
       }),
     },
     responses: { 200: json(pageOf(productViewSchema), 'A page of products'), ...errorResponses(400, 401) },
   });
   app.openapi(listRoute, async (c) => {
-    const { limit, cursor } = c.req.valid('query');
+    const { limit, cursor, sku_prefix: skuPrefix, name } = c.req.valid('query');
     const afterSku = decodeCursor(cursor, z.string());
-    const rows = await listTenantProducts(deps.pool, c.var.principal.tenantId, { limit: limit + 1, afterSku });
+    const rows = await listTenantProducts(deps.pool, c.var.principal.tenantId, { limit: limit + 1, afterSku, skuPrefix, name });
     return c.json(toPage(rows, limit, toProductView, (row) => row.sku), 200);
   });
 
