@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { IMPORT_MAP_HASH, readConsoleAsset, readConsolePage } from '../../console/console-assets.ts';
 import type { AppEnv } from '../app-env.ts';
@@ -11,7 +11,8 @@ import { ApiError } from '../errors.ts';
  */
 export function consoleRoutes() {
   const app = new Hono<AppEnv>();
-  app.use(async (c, next) => {
+  // Only the console's own paths: mounted at '/', a bare app.use would wrap every API request too.
+  const headers: MiddlewareHandler<AppEnv> = async (c, next) => {
     const host = c.req.header('host') ?? '';
     return secureHeaders({
       contentSecurityPolicy: {
@@ -29,7 +30,9 @@ export function consoleRoutes() {
       referrerPolicy: 'no-referrer',
       crossOriginEmbedderPolicy: false,
     })(c, next);
-  });
+  };
+  app.use('/', headers);
+  app.use('/console/*', headers);
   app.get('/', async (c) => {
     c.header('cache-control', 'no-cache');
     return c.html(await readConsolePage());
