@@ -1,4 +1,7 @@
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { ensureDevApiKey, DEV_TENANT } from './api-keys/dev-api-key.ts';
+import { DEV_SERVER_FILE } from './cli/cli-config.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { EmbeddedPostgresAccessError } from './db/check-postgres-user-access.ts';
 import { MigrationError } from './db/migrate.ts';
@@ -13,6 +16,9 @@ try {
   const service = await startService(config, logger);
   const devKey = service.database.embedded ? await ensureDevApiKey(service.pool, config.dataDir) : undefined;
   printBanner(service.url, devKey);
+  // Tells `npx lading` in this clone where the dev server listens (src/cli/cli-config.ts).
+  const devServerFile = path.join(config.dataDir, DEV_SERVER_FILE);
+  if (devKey) await writeFile(devServerFile, `${JSON.stringify({ url: service.url, pid: process.pid })}\n`, { mode: 0o600 });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -24,6 +30,7 @@ try {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
+    if (devKey) await rm(devServerFile, { force: true });
     await service.stop();
     logger.info('stopped');
     process.exit(0);

@@ -1,0 +1,3 @@
+import type { Command } from 'commander';
+
+export function registerProductsCommands(_program: Command): void {}
