@@ -1,6 +1,3 @@
-import { runWithDatabase } from './cli-database.ts';
-
-// `npm run migrate`: runWithDatabase applies pending migrations (ours, then graphile-worker's).
-await runWithDatabase(async ({ applied }) => {
-  process.stdout.write(applied.length ? `Applied ${applied.join(', ')}.\n` : 'The database was already up to date.\n');
-});
+// `node src/cli/migrate.ts` is `lading admin migrate` (src/cli/commands/admin.ts); `npm run migrate` calls that.
+process.argv.splice(2, 0, 'admin', 'migrate');
+await import('./lading.ts');
