@@ -25,7 +25,9 @@ const shellQuote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
 
 /** `lading ARGS` under a pseudo-terminal (util-linux `script`), its stdin a pipe the test can type into. */
 function ladingInTerminal(args: string[]) {
-  const command = [process.execPath, 'bin/lading.js', ...args].map(shellQuote).join(' ');
+  // exec: the shell script(1) starts (dash when SHELL is unset, as in CI) must not stay as the parent, or
+  // Ctrl-C kills it too and script ends with its 130 while lading is still asking.
+  const command = `exec ${[process.execPath, 'bin/lading.js', ...args].map(shellQuote).join(' ')}`;
   const env: Record<string, string | undefined> = { ...process.env, ...cliEnv, COLUMNS: '120', TERM: 'xterm' };
   delete env.DATABASE_URL;
   return collect(spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
@@ -256,18 +258,24 @@ async function startProxy(target: string) {
   };
 }
 
+/** A 50,000-row import through the proxy, once its first progress line is out. */
+async function importThroughProxy(proxy: { url: string }, prefix: string) {
+  const file = path.join(dir, `${prefix.toLowerCase()}.csv`);
+  await writeFile(file, productsCsv(50_000, prefix));
+  const child = runScript('bin/lading.js', ['import', file, '--url', proxy.url, '--api-key', key], {
+    ...cliEnv,
+    LADING_PROGRESS_INTERVAL_MS: '50',
+    LADING_RECONNECT_BACKOFF_MS: '20',
+  });
+  await waitForOutput(child, /^processed [1-9][\d,]* rows/m, 30_000);
+  return child;
+}
+
 describe('lading import: the event stream', () => {
   it('reconnects when its stream drops and still ends with the right result', async () => {
     const proxy = await startProxy(service.url);
     try {
-      const file = path.join(dir, 'reconnect.csv');
-      await writeFile(file, productsCsv(50_000, 'RECONNECT'));
-      const child = runScript('bin/lading.js', ['import', file, '--url', proxy.url, '--api-key', key], {
-        ...cliEnv,
-        LADING_PROGRESS_INTERVAL_MS: '50',
-        LADING_RECONNECT_BACKOFF_MS: '20',
-      });
-      await waitForOutput(child, /^processed [1-9][\d,]* rows/m, 30_000);
+      const child = await importThroughProxy(proxy, 'RECONNECT');
       proxy.dropStreams();
       expect(proxy.cut).toBeGreaterThan(0);
       expect(await child.exited).toBe(0);
@@ -281,14 +289,7 @@ describe('lading import: the event stream', () => {
 
   it('gives up with exit 2 when the service stays unreachable', async () => {
     const proxy = await startProxy(service.url);
-    const file = path.join(dir, 'lost.csv');
-    await writeFile(file, productsCsv(50_000, 'LOST'));
-    const child = runScript('bin/lading.js', ['import', file, '--url', proxy.url, '--api-key', key], {
-      ...cliEnv,
-      LADING_PROGRESS_INTERVAL_MS: '50',
-      LADING_RECONNECT_BACKOFF_MS: '20',
-    });
-    await waitForOutput(child, /^processed [1-9][\d,]* rows/m, 30_000);
+    const child = await importThroughProxy(proxy, 'LOST');
     const closing = proxy.close(); // no new connection gets through…
     proxy.dropStreams(); // …and the open one is cut
     await closing;
