@@ -97,6 +97,12 @@ describe('npm start on a fresh clone (embedded PostgreSQL)', () => {
       }
       expect(status).toBe('succeeded');
 
+      // README's next step: `npx lading import FILE` in the clone finds this server and its dev key by itself.
+      const lading = runNpm(['exec', '--', 'lading', 'import', 'fixtures/products-invalid-rows.csv', '--allow-rejects'], { env: { DATA_DIR: dataDir } });
+      expect(await lading.exited).toBe(0);
+      expect(lading.stdout()).toMatch(/^Import \S+ succeeded in [\d.]+ s/m);
+      expect(lading.stdout()).toMatch(/^ {2}rejected rows: lading imports errors \S+ -o errors.csv$/m);
+
       // The CLI finds the running embedded server through DATA_DIR: its key works on the service.
       const cli = runScript('src/cli/apikey.ts', ['create', '--tenant', 'second'], { DATA_DIR: dataDir });
       expect(await cli.exited).toBe(0);

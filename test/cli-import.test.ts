@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, runScript, waitForOutput } from './helpers/child-process.ts';
 import { readJson, startTestService, type TestService } from './helpers/test-service.ts';
@@ -146,6 +147,29 @@ describe('lading import: results and exit codes', () => {
     const badKey = await lading(['import', 'fixtures/products-valid.csv', '--url', service.url, '--api-key', 'nope']);
     expect(badKey.code).toBe(2);
     expect(badKey.stderr).toMatch(/^lading: .+ \(401 unauthorized, request \S+\)\n$/);
+  });
+
+  it('a refusal that comes while the file is still being sent is reported as such (401 on a 4.6 MB file)', async () => {
+    const run = await lading(['import', big, '--url', service.url, '--api-key', 'nope']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^lading: .+ \(401 unauthorized, request \S+\)\n$/);
+  });
+});
+
+describe('lading import: other file types', () => {
+  it('an .xlsx workbook is sent as one and imported (no percent: its rows are not counted)', async () => {
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet('Products');
+    sheet.addRow(HEADER.split(','));
+    for (let i = 0; i < 3; i++) sheet.addRow([`XLSX-${i}`, `Sheet product ${i}`, '', 9.5 + i, 'EUR', i, 'things', 'active', '2024-05-01T12:00:00Z']);
+    const file = path.join(dir, 'feed.xlsx');
+    await writeFile(file, Buffer.from(await book.xlsx.writeBuffer()));
+    const run = await lading(['import', file, '--json', ...flags()]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const result = JSON.parse(run.stdout);
+    expect(result.import).toMatchObject({ status: 'succeeded', filename: 'feed.xlsx', rows_inserted: 3, rows_rejected: 0 });
+    const product = await readJson(await service.request('/v1/products/XLSX-2', { key }));
+    expect(product).toMatchObject({ sku: 'XLSX-2', name: 'Sheet product 2', quantity: 2 });
   });
 });
 
@@ -314,6 +338,71 @@ describe('lading import: the event stream', () => {
     const id = stripAnsi(child.stdout()).match(/import (\S+) queued/)![1]!;
     expect(await importView(id)).toMatchObject({ status: 'cancelled' });
     expect(stripAnsi(child.stdout())).toContain(`lading: import ${id} was cancelled`);
+  });
+});
+
+describe('lading import: Ctrl-C while uploading', () => {
+  it('stops the upload, exits 1, and the service keeps nothing of it', async () => {
+    const { key: ownKey } = await service.createTenant('cli-stall');
+    const file = path.join(dir, 'stall.csv');
+    await writeFile(file, productsCsv(200_000, 'STALL'));
+    // A proxy that passes the first chunk of the body on, then stops reading: the upload hangs.
+    // Once lading has exited, it passes on what was left in the connection, as a network would.
+    const { port } = new URL(service.url);
+    const sockets = new Set<net.Socket>();
+    const stalled: Array<() => void> = [];
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(port), '127.0.0.1');
+      sockets.add(client).add(upstream);
+      client.once('data', (first) => {
+        upstream.write(first);
+        client.pause();
+        stalled.push(() => client.pipe(upstream));
+      });
+      upstream.pipe(client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      const child = runScript('bin/lading.js', ['import', file, '--url', proxyUrl, '--api-key', ownKey], { ...cliEnv, LADING_PROGRESS_INTERVAL_MS: '50' });
+      await waitForOutput(child, /^uploaded [\d.]+ of [\d.]+ MB/m, 30_000);
+      const deadline = Date.now() + 10_000;
+      while ((await service.uploadedFiles()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(await service.uploadedFiles()).not.toEqual([]); // the service is receiving it
+
+      child.process.kill('SIGINT');
+      expect(await child.exited).toBe(1);
+      expect(child.stderr()).toBe('lading: Upload stopped: the service got part of the file and imported nothing\n');
+      for (const release of stalled) release();
+      while ((await service.uploadedFiles()).length > 0 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 20));
+      expect(await service.uploadedFiles()).toEqual([]);
+      expect((await readJson(await service.request('/v1/imports', { key: ownKey }))).items).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+});
+
+describe('lading import: Ctrl-C while following', () => {
+  it('answered "w": stops watching with exit 130, and the import goes on to the end', async () => {
+    const file = path.join(dir, 'watch.csv');
+    await writeFile(file, productsCsv(200_000, 'WATCH'));
+    const child = ladingInTerminal(['import', file, ...flags()]);
+    await waitForOutput(child, /processing \[/, 30_000);
+    child.process.stdin!.write('\x03');
+    await waitForOutput(child, /Cancel the import, or just stop watching\? \[c\/w\] /, 10_000);
+    child.process.stdin!.write('w\n');
+    expect(await child.exited).toBe(130);
+    const id = stripAnsi(child.stdout()).match(/import (\S+) queued/)![1]!;
+    expect(stripAnsi(child.stdout())).toContain(`Stopped watching; import ${id} goes on. Follow it with \`lading imports show ${id}\`.`);
+    expect(await service.waitForImport(key, id)).toMatchObject({ status: 'succeeded', rows_inserted: 200_000 });
   });
 });
 

@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import type { CliClient } from './cli-client.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 
@@ -48,6 +47,7 @@ export async function uploadFile(
   file: string,
   query: URLSearchParams,
   onProgress: (progress: UploadProgress) => void,
+  signal?: AbortSignal,
 ): Promise<UploadResult> {
   const total = await fileSize(file);
   const type = contentTypeOf(file);
@@ -55,7 +55,8 @@ export async function uploadFile(
   let bytes = 0;
   let newlines = 0;
   let lastByte = 0x0a;
-  const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
+  // Bounded to the size sent as content-length, should the file grow while it uploads.
+  const stream = createReadStream(file, { highWaterMark: 256 * 1024, ...(total > 0 ? { end: total - 1 } : {}) });
   stream.on('data', (chunk) => {
     const buffer = chunk as Buffer;
     bytes += buffer.length;
@@ -70,13 +71,7 @@ export async function uploadFile(
     onProgress({ bytes, total });
   });
   const started = performance.now();
-  const response = await client.fetch(`/v1/imports${query.size ? `?${query}` : ''}`, {
-    method: 'POST',
-    headers: { 'content-type': type, 'x-filename': path.basename(file) },
-    body: Readable.toWeb(stream) as ReadableStream<Uint8Array>,
-    duplex: 'half',
-  } as RequestInit);
-  const view = await response.json();
+  const view = await client.upload(`/v1/imports${query.size ? `?${query}` : ''}`, { 'content-type': type, 'content-length': String(total), 'x-filename': path.basename(file) }, stream, signal);
   // Lines after the header; a last line without its newline is a row too.
   const lines = newlines + (lastByte === 0x0a ? 0 : 1);
   return { view, bytes, rows: countLines ? Math.max(0, lines - 1) : undefined, ms: performance.now() - started };

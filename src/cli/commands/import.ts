@@ -104,15 +104,27 @@ async function runImport(client: CliClient, file: string, flags: ImportFlags): P
 
   let upload: Awaited<ReturnType<typeof uploadFile>>;
   let started = false;
+  // Ctrl-C while uploading stops the upload (nothing is imported: exit 1). Once the whole file is
+  // sent the import may exist already: the interruption is then handled like one while following.
+  const stopUpload = new AbortController();
+  const interruptUpload = () => stopUpload.abort();
+  process.on('SIGINT', interruptUpload);
   try {
-    upload = await uploadFile(client, file, query, ({ bytes, total }) => {
-      if (!started) {
-        started = true;
-        display.uploadStarted(total);
-      }
-      display.uploaded(bytes);
-    });
+    upload = await uploadFile(
+      client,
+      file,
+      query,
+      ({ bytes, total }) => {
+        if (!started) {
+          started = true;
+          display.uploadStarted(total);
+        }
+        display.uploaded(bytes);
+      },
+      stopUpload.signal,
+    );
   } finally {
+    process.off('SIGINT', interruptUpload);
     display.stop();
   }
   display.uploadDone(upload.bytes, upload.ms);
@@ -128,6 +140,7 @@ async function runImport(client: CliClient, file: string, flags: ImportFlags): P
     },
   });
   const interrupted = onInterrupt(client, id, display, follower.stop, mode);
+  if (stopUpload.signal.aborted) interrupted.now();
   let view: ImportView;
   try {
     view = await Promise.race([follower.done, interrupted.promise]);
@@ -205,5 +218,5 @@ function onInterrupt(client: CliClient, id: string, display: Display, stopFollow
     }
   };
   process.on('SIGINT', handler);
-  return { promise, dispose: () => process.off('SIGINT', handler) };
+  return { promise, now: () => void handler(), dispose: () => process.off('SIGINT', handler) };
 }
