@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +28,11 @@ export async function openBenchDatabase(name: string): Promise<BenchDatabase> {
     const server = await startEmbeddedPostgres({ dataDir, logger });
     await createDatabaseIfMissing(server.serverUrl, name);
     connectionString = withDatabaseName(server.serverUrl, name);
-    stopServer = () => server.stop();
+    // The embedded server's files (2–4 GB after a bench) go with it.
+    stopServer = async () => {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    };
   }
   const pool = createPool(connectionString, 4);
   await migrateDatabase(pool, logger);
