@@ -1,9 +1,12 @@
-// npm run bench [-- --rows 500000 --runs 3]
-// The physical limit (a bare COPY of the file into an empty keyed table) against the service end
-// to end (HTTP upload → succeeded), into an empty table and again as updates, with the service's
-// peak RSS per run. Prints a table and writes the figures as JSON under DATA_DIR/bench/.
+// npm run bench [-- --rows 500000 --runs 3 --shape default|text|wide|mixed|all]
+// The physical limit (psql \copy of the same file into an empty keyed table) against the service
+// end to end (HTTP upload → succeeded), into an empty table and again as updates, per file shape
+// (scripts/generate-products-csv.ts), with the service's peak RSS and where the time went (upload,
+// and from the service's metrics: parse, validate, database). The default shape also measures the
+// same file again and atomic=true. Prints tables and writes the figures as JSON under DATA_DIR/bench/.
+// Against DATABASE_URL when set (a durable server), else an embedded PostgreSQL.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,99 +15,110 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.ts';
-import { createBenchKey, openBenchDatabase, startServiceProcess, timeImport, type ServiceProcess } from './bench-support.ts';
-import { generateProductsCsv } from './generate-products-csv.ts';
+import { createBenchKey, openBenchDatabase, scrapeStages, startServiceProcess, timeImport, type ServiceProcess, type Stages } from './bench-support.ts';
+import { generateProductsCsv, SHAPES, type Shape } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
-  options: { rows: { type: 'string', default: '500000' }, runs: { type: 'string', default: '3' } },
+  options: {
+    rows: { type: 'string', default: '500000' },
+    runs: { type: 'string', default: '3' },
+    shape: { type: 'string', default: 'default' },
+  },
 });
 const rows = Number(values.rows);
 const runs = Number(values.runs);
+if (values.shape !== 'all' && !SHAPES.includes(values.shape as Shape)) {
+  console.error(`--shape must be one of ${SHAPES.join(', ')} or all`);
+  process.exit(2);
+}
+const shapes: Shape[] = values.shape === 'all' ? [...SHAPES] : [values.shape as Shape];
 const config = loadConfig(process.env);
 const benchDir = path.join(config.dataDir, 'bench');
 await mkdir(benchDir, { recursive: true });
 
-// The file, and a variant with the same skus but other prices and quantities (every row an update).
-const file = await ensureFile(`products-${rows}.csv`, 0);
-const changed = await ensureFile(`products-${rows}-changed.csv`, 1);
-const bytes = statSync(file).size;
-
-async function ensureFile(name: string, variant: number): Promise<string> {
+async function ensureFile(shape: Shape, variant: number): Promise<string> {
+  const name = `products-${shape === 'default' ? '' : `${shape}-`}${rows}${variant ? '-changed' : ''}.csv`;
   const target = path.join(benchDir, name);
   if (!existsSync(target)) {
-    process.stdout.write(`generating ${rows} rows into ${target}…\n`);
-    await generateProductsCsv(target, { rows, seed: 42, variant });
+    process.stdout.write(`generating ${rows} rows (${shape}) into ${target}…\n`);
+    await generateProductsCsv(target, { rows, seed: 42, variant, shape });
   }
   return target;
 }
 
+/** What a measured import must end with: every row inserted, updated or unchanged, or the mixed file's split. */
+type Expected = Partial<Record<'rows_inserted' | 'rows_updated' | 'rows_unchanged', number>>;
+
 const database = await openBenchDatabase('lading_bench');
 const service = await startServiceProcess({ DATABASE_URL: database.connectionString, DATA_DIR: path.join(benchDir, 'service') });
+const results: Record<string, unknown> = {};
 try {
   const key = await createBenchKey(database.pool);
-  const limit: number[] = [];
-  const insert: Run[] = [];
-  const unchanged: Run[] = [];
-  const update: Run[] = [];
-  const atomicInsert: Run[] = [];
-  const atomicUpdate: Run[] = [];
-  for (let run = 0; run < runs; run++) {
-    limit.push(await measureCopyLimit(database.connectionString, file));
-    await database.pool.query('truncate products');
-    insert.push(await measureImport(service, key, file, 'rows_inserted'));
-    unchanged.push(await measureImport(service, key, file, 'rows_unchanged'));
-    update.push(await measureImport(service, key, changed, 'rows_updated'));
-    // atomic=true: the same two imports, all or nothing (rows held until the end, then one upsert).
-    await database.pool.query('truncate products');
-    atomicInsert.push(await measureImport(service, key, file, 'rows_inserted', '?atomic=true'));
-    atomicUpdate.push(await measureImport(service, key, changed, 'rows_updated', '?atomic=true'));
-    process.stdout.write(
-      `run ${run + 1}/${runs}: COPY ${limit.at(-1)!.toFixed(2)} s · new ${insert.at(-1)!.seconds.toFixed(2)} s ` +
-        `(upload ${insert.at(-1)!.uploadSeconds.toFixed(2)} s) · ` +
-        `same file ${unchanged.at(-1)!.seconds.toFixed(2)} s · every row changed ${update.at(-1)!.seconds.toFixed(2)} s · ` +
-        `atomic new ${atomicInsert.at(-1)!.seconds.toFixed(2)} s · atomic changed ${atomicUpdate.at(-1)!.seconds.toFixed(2)} s\n`,
-    );
-  }
-
-  const limitMedian = median(limit);
-  const describe = (label: string, samples: number[], extra: Record<string, string> = {}) => ({
-    [label]: {
-      'median s': samples.length ? median(samples).toFixed(2) : '',
+  for (const shape of shapes) {
+    const file = await ensureFile(shape, 0);
+    const changed = await ensureFile(shape, 1);
+    const bytes = statSync(file).size;
+    const limit: number[] = [];
+    const series: Record<string, Run[]> = {};
+    const measure = async (label: string, csv: string, expected: Expected, query = '') => {
+      (series[label] ??= []).push(await measureImport(service, key, csv, expected, query));
+      return series[label]!.at(-1)!;
+    };
+    // The mixed file: half its skus new, 40 % with other values, 10 % unchanged.
+    const updated: Expected =
+      shape === 'mixed' ? { rows_inserted: rows / 2, rows_updated: (rows / 2) * 0.8, rows_unchanged: (rows / 2) * 0.2 } : { rows_updated: rows };
+    const updateLabel = shape === 'mixed' ? 'mixed: half new, 40 % updated, 10 % unchanged' : 'every row an update';
+    for (let run = 0; run < runs; run++) {
+      limit.push(await measureCopyLimit(database.connectionString, file));
+      await database.pool.query('truncate products');
+      const fresh = await measure('empty table', file, { rows_inserted: rows });
+      if (shape === 'default') await measure('the same file again (all unchanged)', file, { rows_unchanged: rows });
+      const update = await measure(updateLabel, changed, updated);
+      if (shape === 'default') {
+        // atomic=true: the same two imports, all or nothing (rows held until the end, then one upsert).
+        await database.pool.query('truncate products');
+        await measure('atomic=true: empty table', file, { rows_inserted: rows }, '?atomic=true');
+        await measure('atomic=true: every row an update', changed, { rows_updated: rows }, '?atomic=true');
+      }
+      process.stdout.write(
+        `${shape} run ${run + 1}/${runs}: COPY ${limit.at(-1)!.toFixed(2)} s · new ${fresh.seconds.toFixed(2)} s ` +
+          `(upload ${fresh.uploadSeconds.toFixed(2)} s) · ${updateLabel} ${update.seconds.toFixed(2)} s\n`,
+      );
+    }
+    const limitMedian = median(limit);
+    const row = (samples: number[], extra: Record<string, string> = {}) => ({
+      'median s': median(samples).toFixed(2),
       'min–max s': `${Math.min(...samples).toFixed(2)}–${Math.max(...samples).toFixed(2)}`,
       'rows/s': Math.round(rows / median(samples)).toLocaleString('en'),
       'ratio to limit': (median(samples) / limitMedian).toFixed(2),
       ...extra,
-    },
-  });
-  const rss = (list: Run[]) => ({ 'peak RSS MB': String(Math.round(Math.max(...list.map((r) => r.peakRssMb)))) });
-  console.log(`\nbench: ${rows.toLocaleString('en')} rows, ${(bytes / 1e6).toFixed(1)} MB, ${runs} runs, ${os.cpus().length} cores, limit by ${limitTool()}`);
-  console.table({
-    ...describe('limit: COPY into an empty keyed table', limit),
-    ...describe('service: upload → succeeded, empty table', insert.map((r) => r.seconds), rss(insert)),
-    ...describe('service: every row an update (new prices)', update.map((r) => r.seconds), rss(update)),
-    ...describe('service: the same file again (all unchanged)', unchanged.map((r) => r.seconds), rss(unchanged)),
-    ...describe('service, atomic=true: empty table', atomicInsert.map((r) => r.seconds), rss(atomicInsert)),
-    ...describe('service, atomic=true: every row an update', atomicUpdate.map((r) => r.seconds), rss(atomicUpdate)),
-  });
-  console.log(
-    `atomic / plain: new rows ${(median(atomicInsert.map((r) => r.seconds)) / median(insert.map((r) => r.seconds))).toFixed(2)}×, ` +
-      `every row changed ${(median(atomicUpdate.map((r) => r.seconds)) / median(update.map((r) => r.seconds))).toFixed(2)}×`,
-  );
-
-  const result = {
-    at: new Date().toISOString(),
-    rows,
-    bytes,
-    runs,
-    cores: os.cpus().length,
-    limitTool: limitTool(),
-    limit: { seconds: limit, median: limitMedian },
-    insert: summarize(insert, limitMedian),
-    update: summarize(update, limitMedian),
-    unchanged: summarize(unchanged, limitMedian),
-    atomicInsert: summarize(atomicInsert, limitMedian),
-    atomicUpdate: summarize(atomicUpdate, limitMedian),
-  };
+    });
+    const stageText = (list: Run[]) => {
+      const m = (pick: (r: Run) => number) => median(list.map(pick)).toFixed(2);
+      return `upload ${m((r) => r.uploadSeconds)}, parse ${m((r) => r.stages.parse)}, validate ${m((r) => r.stages.validate)}, database ${m((r) => r.stages.database)}`;
+    };
+    console.log(`\nshape ${shape}: ${rows.toLocaleString('en')} rows, ${(bytes / 1e6).toFixed(1)} MB, ${runs} runs, ${os.cpus().length} cores, limit by ${limitTool()}`);
+    const table: Record<string, ReturnType<typeof row>> = { 'limit: COPY into an empty keyed table': row(limit) };
+    for (const [label, list] of Object.entries(series)) {
+      table[`service: ${label}`] = row(
+        list.map((r) => r.seconds),
+        { 'peak RSS MB': String(Math.round(Math.max(...list.map((r) => r.peakRssMb)))) },
+      );
+    }
+    console.table(table);
+    console.log('where the time went (medians, s; parse and validate run alongside the database):');
+    for (const [label, list] of Object.entries(series)) console.log(`  ${label}: ${stageText(list)}`);
+    if (shape === 'default') {
+      const ratio = (a: string, b: string) => (median(series[a]!.map((r) => r.seconds)) / median(series[b]!.map((r) => r.seconds))).toFixed(2);
+      console.log(`atomic / plain: new rows ${ratio('atomic=true: empty table', 'empty table')}×, every row changed ${ratio('atomic=true: every row an update', 'every row an update')}×`);
+    }
+    results[shape] = {
+      bytes,
+      limit: { seconds: limit, median: limitMedian },
+      ...Object.fromEntries(Object.entries(series).map(([label, list]) => [label, summarize(list, limitMedian)])),
+    };
+  }
+  const result = { at: new Date().toISOString(), rows, runs, cores: os.cpus().length, limitTool: limitTool(), shapes: results };
   const out = path.join(benchDir, `results-${rows}-${result.at.replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`figures written to ${out}`);
@@ -113,8 +127,8 @@ try {
   await database.stop();
 }
 
-/** seconds: upload → succeeded; uploadSeconds: the upload's share (until the 202 response). */
-type Run = { seconds: number; uploadSeconds: number; peakRssMb: number };
+/** seconds: upload → succeeded; uploadSeconds: the upload's share (until the 202 response); stages: from /metrics. */
+type Run = { seconds: number; uploadSeconds: number; peakRssMb: number; stages: Stages };
 
 function summarize(list: Run[], limitMedian: number) {
   const seconds = list.map((r) => r.seconds);
@@ -125,34 +139,42 @@ function summarize(list: Run[], limitMedian: number) {
     ratioToLimit: median(seconds) / limitMedian,
     peakRssMb: list.map((r) => r.peakRssMb),
     uploadSeconds: list.map((r) => r.uploadSeconds),
+    stages: list.map((r) => r.stages),
   };
 }
 
 /** Upload → `finished` (seen on the tenant's event stream, so no polling delay is counted). */
-async function measureImport(
-  target: ServiceProcess,
-  apiKey: string,
-  csv: string,
-  expect: 'rows_inserted' | 'rows_updated' | 'rows_unchanged',
-  query = '',
-): Promise<Run> {
-  type Final = { id: string; status: string } & Record<typeof expect, number>;
+async function measureImport(target: ServiceProcess, apiKey: string, csv: string, expected: Expected, query = ''): Promise<Run> {
+  type Final = { id: string; status: string } & Record<keyof Expected, number>;
+  const before = await scrapeStages(target.url);
   const { final, ...run } = await timeImport<Final>(target, apiKey, csv, query);
-  if (final.status !== 'succeeded' || final[expect] !== rows) throw new Error(`unexpected outcome: ${JSON.stringify(final)}`);
-  return run;
+  const after = await scrapeStages(target.url);
+  for (const [field, count] of Object.entries(expected) as [keyof Expected, number][]) {
+    if (final.status !== 'succeeded' || final[field] !== count) throw new Error(`unexpected outcome (${field} ≠ ${count}): ${JSON.stringify(final)}`);
+  }
+  const stages = { parse: after.parse - before.parse, validate: after.validate - before.validate, database: after.database - before.database };
+  return { ...run, stages };
 }
 
 function limitTool(): string {
   return spawnSync('psql', ['--version']).status === 0 ? 'psql \\copy' : 'pg-copy-streams';
 }
 
-/** The same file into an empty table with the same columns and key: what the hardware allows. */
+/** The same file into an empty table with the file's columns and the same key: what the hardware allows. */
 async function measureCopyLimit(connectionString: string, csv: string): Promise<number> {
   const client = new pg.Client({ connectionString });
   await client.connect();
-  await client.query(`drop table if exists copy_limit;
-    create table copy_limit (sku text primary key, name text not null, description text, price numeric(14, 2),
-      currency text, quantity integer, category text, status text, updated_at timestamptz)`);
+  const known: Record<string, string> = {
+    sku: 'text primary key', name: 'text not null', description: 'text', price: 'numeric(14, 2)', currency: 'text',
+    quantity: 'integer', category: 'text', status: 'text', updated_at: 'timestamptz',
+  };
+  const start = Buffer.alloc(4096);
+  const fd = openSync(csv, 'r');
+  readSync(fd, start, 0, start.length, 0);
+  closeSync(fd);
+  const header = start.toString('utf8').split('\n')[0]!.split(',');
+  const columns = header.map((name) => `"${name}" ${known[name] ?? 'text'}`).join(', ');
+  await client.query(`drop table if exists copy_limit; create table copy_limit (${columns})`);
   const started = performance.now();
   if (limitTool() === 'psql \\copy') {
     execFileSync('psql', [connectionString, '-q', '-c', `\\copy copy_limit from '${csv}' with (format csv, header true)`]);

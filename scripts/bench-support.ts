@@ -145,3 +145,16 @@ export async function timeImport<Final extends { id: string; status: string }>(
   stream.close();
   return { final, seconds, uploadSeconds: (uploaded - started) / 1000, peakRssMb: target.peakRssMb() };
 }
+
+/** Seconds the service has spent on imports so far, per stage (its /metrics; counters only grow). */
+export type Stages = { parse: number; validate: number; database: number };
+
+export async function scrapeStages(serviceUrl: string): Promise<Stages> {
+  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+  return {
+    parse: value(/^lading_import_stage_seconds_total\{stage="parse"\} (\S+)$/m),
+    validate: value(/^lading_import_stage_seconds_total\{stage="validate"\} (\S+)$/m),
+    database: value(/^lading_import_batch_duration_seconds_sum (\S+)$/m),
+  };
+}

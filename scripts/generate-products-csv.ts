@@ -3,8 +3,22 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+/**
+ * The file's shape (npm run bench -- --shape):
+ * - `default`: short quoted names with a comma, few escaped quotes, nine columns;
+ * - `text`: long descriptions with escaped quotes, commas, line breaks inside quotes, HTML and
+ *   non-ASCII letters and symbols (é ü ß ø 日本 €), as real product feeds have;
+ * - `wide`: 25 columns, the nine known ones spread among 16 that the service ignores;
+ * - `mixed`: the default rows; with `variant` 1, half the skus are new and of the other half
+ *   (which a variant-0 file of the same rows holds) a fifth keep their values: 50 % inserted,
+ *   40 % updated, 10 % unchanged.
+ */
+export type Shape = 'default' | 'text' | 'wide' | 'mixed';
+export const SHAPES: readonly Shape[] = ['default', 'text', 'wide', 'mixed'];
+
 export type GenerateOptions = {
   rows: number;
+  shape?: Shape;
   /** Share of rows made invalid on purpose, 0..1 (every invalid row is listed in the result). */
   invalidShare?: number;
   seed?: number;
@@ -28,15 +42,16 @@ export async function generateProductsCsv(path: string, options: GenerateOptions
   const random = mulberry32(options.seed ?? 42);
   const variant = options.variant ?? 0;
   const invalidShare = options.invalidShare ?? 0;
+  const shape = options.shape ?? 'default';
   const out = createWriteStream(path);
   const invalidLines: number[] = [];
   let line = 1;
-  let chunk = `${HEADER}\n`;
+  let chunk = `${shape === 'wide' ? WIDE_HEADER.join(',') : HEADER}\n`;
   for (let i = 0; i < options.rows; i++) {
     line++;
     const startLine = line;
     const invalid = invalidShare > 0 && random() < invalidShare;
-    const fields = productFields(i, random, variant);
+    const fields = rowFields(shape, i, random, variant, options.rows);
     if (invalid) {
       breakRow(fields, INVALID_KINDS[Math.floor(random() * INVALID_KINDS.length)]!);
       invalidLines.push(startLine);
@@ -52,6 +67,76 @@ export async function generateProductsCsv(path: string, options: GenerateOptions
   out.end(chunk);
   await once(out, 'finish');
   return { path, rows: options.rows, invalidLines, bytes: out.bytesWritten };
+}
+
+function rowFields(shape: Shape, i: number, random: () => number, variant: number, rows: number): string[] {
+  if (shape === 'text') {
+    const fields = productFields(i, random, variant);
+    fields[1] = textName(random);
+    fields[2] = textDescription(random);
+    return fields;
+  }
+  if (shape === 'wide') return widen(productFields(i, random, variant), i, random);
+  if (shape === 'mixed' && variant > 0) {
+    // The same random draws as the variant-0 file, so an unchanged row is the very same line.
+    const base = productFields(i, random, 0);
+    if (i % 2 === 1) base[0] = `SKU-${String(rows + i).padStart(8, '0')}`; // new
+    else if (i % 10 !== 0) {
+      base[3] = (Number(base[3]) + 1).toFixed(2); // updated: other price and quantity
+      base[5] = String(Number(base[5]) + 1);
+    }
+    return base;
+  }
+  return productFields(i, random, variant);
+}
+
+const WORDS = ['soft', 'durable', 'hand-finished', 'water-resistant', 'lightweight', 'recycled', 'premium', 'matte', 'glossy', 'breathable'];
+const ACCENTED = ['Crème brûlée', 'Größe XL', 'Ærø edition', 'façade', 'naïve', 'Søstrene', 'Straße', 'Müsli', 'jalapeño', 'São Paulo'];
+const SYMBOLS = ['€ 12,50 incl. VAT', '日本製', '© Lading GmbH', '½" thread', '±0.5 mm', '→ see size chart', '™', '¼ turn', '✓ tested', '≤ 40 °C'];
+
+function textName(random: () => number): string {
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
+  const roll = random();
+  if (roll < 0.15) return `${pick(ADJECTIVES)} ${pick(NOUNS)} 12" "${pick(ACCENTED)}"`;
+  if (roll < 0.4) return `${pick(ADJECTIVES)} ${pick(NOUNS)}, ${pick(ACCENTED)}`;
+  return `${pick(ADJECTIVES)} ${pick(NOUNS)} ${pick(COLOURS)}`;
+}
+
+/** 90–250 characters: quotes to escape, commas, inches, HTML, accents and symbols; one in eight spans lines. */
+function textDescription(random: () => number): string {
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
+  const parts = [
+    `The "${pick(ADJECTIVES)}" ${pick(NOUNS).toLowerCase()} is ${pick(WORDS)}, ${pick(WORDS)} and ${pick(WORDS)}.`,
+    `Made in ${pick(ACCENTED)} (${pick(SYMBOLS)}), ${pick(COLOURS)} finish.`,
+  ];
+  const extra = Math.floor(random() * 2);
+  for (let k = 0; k < extra; k++) {
+    const roll = random();
+    if (roll < 0.3) parts.push(`<b>${pick(WORDS)}</b> <i>${pick(ACCENTED)}</i>, fits 12" and 15" frames.`);
+    else if (roll < 0.6) parts.push(`Customers call it "the ${pick(WORDS)} one", ${pick(SYMBOLS)}.`);
+    else parts.push(`${pick(WORDS)}, ${pick(WORDS)}; ${pick(SYMBOLS)}, size ${Math.floor(random() * 60)} × ${Math.floor(random() * 60)} cm.`);
+  }
+  return parts.join(random() < 0.125 ? '\n' : ' ');
+}
+
+/** Today's nine fields spread among 16 columns the service does not know (and ignores). */
+const WIDE_HEADER = [
+  'ean', 'sku', 'brand', 'supplier_ref', 'name', 'weight_g', 'colour_code', 'description', 'size_label', 'material',
+  'price', 'tax_class', 'currency', 'origin_country', 'quantity', 'warehouse', 'category', 'season', 'status',
+  'lead_time_days', 'min_order', 'updated_at', 'hs_code', 'notes', 'image_url',
+];
+const KNOWN_AT = [1, 4, 7, 10, 12, 14, 16, 18, 21]; // sku, name, description, price, currency, quantity, category, status, updated_at
+
+function widen(known: string[], i: number, random: () => number): string[] {
+  const row = [
+    String(4_000_000_000_000 + i), '', `Brand ${Math.floor(random() * 40)}`, `SR-${Math.floor(random() * 1e6)}`, '',
+    String(Math.floor(random() * 5000)), `C${Math.floor(random() * 99)}`, '', ['S', 'M', 'L', 'XL'][i % 4]!, 'cotton, recycled',
+    '', `T${i % 3}`, '', ['DE', 'FR', 'PT', 'CN'][i % 4]!, '', `WH-${i % 7}`, '', ['SS25', 'AW25'][i % 2]!, '',
+    String(1 + (i % 30)), String(1 + (i % 12)), '', '6109.10', i % 5 === 0 ? 'ships "as is", no returns' : '',
+    `https://img.example.com/p/${i}.jpg`,
+  ];
+  for (const [k, at] of KNOWN_AT.entries()) row[at] = known[k]!;
+  return row;
 }
 
 function productFields(i: number, random: () => number, variant: number): string[] {
@@ -122,10 +207,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       invalid: { type: 'string', default: '0' },
       seed: { type: 'string', default: '42' },
       variant: { type: 'string', default: '0' },
+      shape: { type: 'string', default: 'default' },
     },
   });
+  if (!SHAPES.includes(values.shape as Shape)) {
+    process.stderr.write(`--shape must be one of ${SHAPES.join(', ')}\n`);
+    process.exit(2);
+  }
   if (!values.out) {
-    process.stderr.write('Usage: npm run fixtures -- --rows 500000 --out FILE [--invalid 0.01] [--seed 42] [--variant 0]\n');
+    process.stderr.write('Usage: npm run fixtures -- --rows 500000 --out FILE [--invalid 0.01] [--seed 42] [--variant 0] [--shape default|text|wide|mixed]\n');
     process.exit(2);
   }
   const started = performance.now();
@@ -134,6 +224,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     invalidShare: Number(values.invalid),
     seed: Number(values.seed),
     variant: Number(values.variant),
+    shape: values.shape as Shape,
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   process.stdout.write(

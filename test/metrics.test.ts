@@ -110,6 +110,7 @@ describe('GET /metrics on the main port', () => {
       ['lading_imports_in_progress', 'GAUGE'],
       ['lading_import_rows_total', 'COUNTER'],
       ['lading_import_batch_duration_seconds', 'HISTOGRAM'],
+      ['lading_import_stage_seconds_total', 'COUNTER'],
       ['lading_import_queue_jobs', 'GAUGE'],
       ['lading_webhook_deliveries_total', 'COUNTER'],
       ['lading_webhook_delivery_duration_seconds', 'HISTOGRAM'],
@@ -176,6 +177,7 @@ describe('GET /metrics on the main port', () => {
     }
     expect(sum('batches_committed')).toBeGreaterThan(2);
     expect(delta('lading_import_batch_duration_seconds')).toBe(sum('batches_committed'));
+    for (const stage of ['parse', 'validate']) expect(delta('lading_import_stage_seconds_total', { stage }), stage).toBeGreaterThan(0);
     expect(after.value('lading_imports_in_progress')).toBe(0);
 
     expect(delta('lading_webhook_deliveries_total', { outcome: 'succeeded' })).toBe(2);

@@ -18,6 +18,8 @@ export type EncodedBatch = {
   checkpoint: { byte: number; line: number };
   /** Lowest and highest sku of the valid rows (null when there are none). */
   skuRange: { lo: string; hi: string } | null;
+  /** Parser-thread time for this batch (ms): reading and splitting its records, checking and encoding its rows. */
+  stages?: { parseMs: number; validateMs: number };
 };
 
 const NOT_UTF8 =

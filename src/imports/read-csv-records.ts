@@ -23,6 +23,8 @@ export type ReadOptions = {
   /** Resume point: a checkpoint's byte offset and line (0 and 1 from the start). */
   startByte?: number;
   startLine?: number;
+  /** The record delimiter already found (csv-parse finds it at the first line end otherwise). */
+  recordDelimiter?: string;
 };
 
 /**
@@ -46,6 +48,7 @@ export async function* readCsvRecords(filePath: string, options: ReadOptions): A
     relax_column_count: true,
     skip_empty_lines: true,
     max_record_size: options.maxRecordSize,
+    ...(options.recordDelimiter ? { record_delimiter: options.recordDelimiter } : {}),
     on_record: (fields: string[], context) => {
       const line = nextLine + (context.empty_lines - emptyLinesSeen);
       emptyLinesSeen = context.empty_lines;
@@ -103,7 +106,7 @@ export async function* readCsvRecords(filePath: string, options: ReadOptions): A
   }
 }
 
-function countLineBreaks(fields: string[]): number {
+export function countLineBreaks(fields: string[]): number {
   let count = 0;
   for (const field of fields) {
     for (let at = field.indexOf('\n'); at !== -1; at = field.indexOf('\n', at + 1)) count++;
@@ -124,7 +127,12 @@ function describeCsvError(error: Error, line: number, maxRecordSize: number): Er
       return new FileLevelError(
         `The record starting on line ${line} is longer than ${maxRecordSize} characters (MAX_RECORD_SIZE); is a quote left open?`,
       );
+    case 'INVALID_OPENING_QUOTE':
+      return new FileLevelError(
+        `A quote inside an unquoted field in the record starting on line ${line}: quote the whole field and write "" for a literal quote`,
+      );
     default:
-      return new FileLevelError(`The file is not valid CSV at the record starting on line ${line}: ${error.message}`);
+      // csv-parse's own "at line N" counts from where it started reading (a resumed import starts mid-file).
+      return new FileLevelError(`The file is not valid CSV at the record starting on line ${line}: ${error.message.replace(/ at line \d+/, '')}`);
   }
 }

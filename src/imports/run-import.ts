@@ -14,7 +14,7 @@ import { addImportJob, findImportById, markImportProcessing, recordImportHeader,
 import { readCsvRecords, type CsvRecord, type ReadOptions } from './read-csv-records.ts';
 import { startRecordParser } from './record-parser.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
-import { countImportRows, countInProgress } from '../metrics/import-metrics.ts';
+import { countImportRows, countImportStages, countInProgress } from '../metrics/import-metrics.ts';
 
 export type ImportLimits = { maxRecordSize: number; maxColumns: number; maxRecords: number };
 
@@ -186,6 +186,7 @@ async function writeBatches(
   const deadline = Date.now() + deps.jobTimeBudgetMs;
   try {
     for await (const batch of parser.batches) {
+      if (batch.stages) countImportStages(batch.stages);
       await pipeline.submit(batch);
       parser.ack();
       if (deps.shutdownSignal.aborted || Date.now() > deadline) {

@@ -1,4 +1,4 @@
-import { importBatchDuration, importRows, importsFinished, importsInProgress } from './metrics.ts';
+import { importBatchDuration, importRows, importStageSeconds, importsFinished, importsInProgress } from './metrics.ts';
 
 /** An import's counters as its row (or a batch's result) holds them: cumulative, bigint as text. */
 type RowCounts = { rows_inserted: string | number; rows_updated: string | number; rows_unchanged: string | number; rows_rejected: string | number };
@@ -53,4 +53,10 @@ export async function countInProgress<T>(run: () => Promise<T>): Promise<T> {
   } finally {
     importsInProgress.dec();
   }
+}
+
+/** A batch's parse and validate time in the parser thread (milliseconds), into lading_import_stage_seconds_total. */
+export function countImportStages(stages: { parseMs: number; validateMs: number }): void {
+  importStageSeconds.inc({ stage: 'parse' }, stages.parseMs / 1000);
+  importStageSeconds.inc({ stage: 'validate' }, stages.validateMs / 1000);
 }

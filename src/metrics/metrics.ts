@@ -46,6 +46,13 @@ export const importBatchDuration = new Histogram({
   registers,
 });
 
+export const importStageSeconds = new Counter({
+  name: 'lading_import_stage_seconds_total',
+  help: 'Time import work spent per stage: parse (reading and splitting records), validate (checking and encoding rows), in the parser thread',
+  labelNames: ['stage'] as const,
+  registers,
+});
+
 export const webhookDeliveries = new Counter({
   name: 'lading_webhook_deliveries_total',
   help: 'Webhook delivery attempts by outcome: succeeded (2xx), retry (failed, another attempt scheduled), failed (given up: out of attempts, 410 Gone, or endpoint disabled)',
