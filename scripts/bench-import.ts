@@ -61,8 +61,9 @@ try {
     const limit: number[] = [];
     const series: Record<string, Run[]> = {};
     const measure = async (label: string, csv: string, expected: Expected, query = '') => {
-      (series[label] ??= []).push(await measureImport(service, key, csv, expected, query));
-      return series[label]!.at(-1)!;
+      const run = await measureImport(service, key, csv, expected, query);
+      series[label] = [...(series[label] ?? []), run];
+      return run;
     };
     // The mixed file: half its skus new, 40 % with other values, 10 % unchanged.
     const updated: Expected =
