@@ -105,7 +105,8 @@ async function runImport(client: CliClient, file: string, flags: ImportFlags): P
   let upload: Awaited<ReturnType<typeof uploadFile>>;
   let started = false;
   // Ctrl-C while uploading stops the upload (nothing is imported: exit 1). Once the whole file is
-  // sent the import may exist already: the interruption is then handled like one while following.
+  // sent the import may exist already: the interruption is then handled like one while following
+  // (a test presses Ctrl-C as soon as the processing bar shows, before following has begun).
   const stopUpload = new AbortController();
   const interruptUpload = () => stopUpload.abort();
   process.on('SIGINT', interruptUpload);
@@ -123,8 +124,10 @@ async function runImport(client: CliClient, file: string, flags: ImportFlags): P
       },
       stopUpload.signal,
     );
-  } finally {
+  } catch (error) {
     process.off('SIGINT', interruptUpload);
+    throw error;
+  } finally {
     display.stop();
   }
   display.uploadDone(upload.bytes, upload.ms);
@@ -140,6 +143,9 @@ async function runImport(client: CliClient, file: string, flags: ImportFlags): P
     },
   });
   const interrupted = onInterrupt(client, id, display, follower.stop, mode);
+  // Until here a Ctrl-C only aborted stopUpload (there is no moment without a handler, in which
+  // Ctrl-C would kill the process): it is answered now.
+  process.off('SIGINT', interruptUpload);
   if (stopUpload.signal.aborted) interrupted.now();
   let view: ImportView;
   try {
