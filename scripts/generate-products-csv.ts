@@ -188,7 +188,8 @@ function countNewlines(text: string): number {
   return count;
 }
 
-function mulberry32(seed: number): () => number {
+/** A small seeded random generator: the same seed, the same file. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CsvRecord, type ReadOptions, readCsvRecords } from '../src/imports/read-csv-records.ts';
 import { scanCsvRecords } from '../src/imports/scan-csv-records.ts';
+import { generateProductsCsv, mulberry32 } from '../scripts/generate-products-csv.ts';
 
 // The fast path (scanCsvRecords) must give exactly what csv-parse (readCsvRecords) gives: the same
 // records with the same fields, lines, byte offsets and UTF-8 flags, and the same error after the
@@ -26,17 +27,6 @@ async function collect(source: AsyncGenerator<CsvRecord[]>): Promise<Outcome> {
   } catch (error) {
     return { records, error: `${(error as Error).constructor.name}: ${(error as Error).message}` };
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const PLAIN = ['a', 'b', 'sku-1', ' ', '12.50', 'é', 'ß', '日本', '€', '😀', 'x y'];
@@ -125,7 +115,6 @@ describe('scanCsvRecords gives what csv-parse gives', () => {
   });
 
   it('on the kinds of file the bench uses (long quoted text, line breaks, accents, 25 columns)', async () => {
-    const { generateProductsCsv } = await import('../scripts/generate-products-csv.ts');
     for (const shape of ['default', 'text', 'wide'] as const) {
       const file = path.join(dir, `${shape}.csv`);
       await generateProductsCsv(file, { rows: 3000, shape, invalidShare: 0.05, seed: 3 }); // invalid values, not invalid CSV

@@ -41,7 +41,7 @@ export async function* scanCsvRecords(filePath: string, options: ScanOptions): A
   }
   const delimiterCode = delimiter.charCodeAt(0);
   const startByte = options.startByte ?? 0;
-  let text = ''; // undecoded remainder, from a record boundary
+  let text = ''; // decoded and not yet taken into records, from a record boundary
   let textByte = startByte; // byte offset of text[0]
   let textAscii = true; // text[i] is byte textByte + i
   let nextLine = options.startLine ?? 1;
