@@ -1,4 +1,4 @@
-// npm run bench:ws -- --subscribers 1000 [--rows 100000]
+// npm run bench:ws -- --subscribers 1000 [--rows 100000] [--shape default|text|wide|mixed]
 // N WebSocket subscribers on one running import; prints NOTIFY→client latency (p50/p99) and the
 // service's memory. The service runs as a child process (bin/lading-server.js) against the bench's database.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,24 +9,36 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { IMPORT_EVENTS_CHANNEL, type LiveEventMessage, parseNotification } from '../src/events/live-events.ts';
 import { createBenchKey, openBenchDatabase, percentile, startServiceProcess, uploadCsvFile } from './bench-support.ts';
-import { generateProductsCsv } from './generate-products-csv.ts';
+import { generateProductsCsv, SHAPES, type Shape } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
-  options: { subscribers: { type: 'string', default: '1000' }, rows: { type: 'string', default: '100000' } },
+  options: {
+    subscribers: { type: 'string', default: '1000' },
+    rows: { type: 'string', default: '100000' },
+    shape: { type: 'string', default: 'default' },
+  },
 });
+const shape = values.shape as Shape;
+if (!SHAPES.includes(shape)) {
+  console.error(`--shape must be one of ${SHAPES.join(', ')}`);
+  process.exit(2);
+}
 const subscribers = Number(values.subscribers);
 const rows = Number(values.rows);
 
 const database = await openBenchDatabase('lading_bench_ws');
 const workDir = await mkdtemp(path.join(os.tmpdir(), 'lading-bench-ws-'));
-const service = await startServiceProcess({ DATABASE_URL: database.connectionString, DATA_DIR: workDir });
+// A thousand subscribers on one API key is the point here, not abuse.
+const service = await startServiceProcess({ DATABASE_URL: database.connectionString, DATA_DIR: workDir, RATE_LIMIT_REQUESTS: '0' });
 try {
   const key = await createBenchKey(database.pool);
-  const file = await generateProductsCsv(path.join(workDir, 'products.csv'), { rows, seed: 1 });
+  const file = await generateProductsCsv(path.join(workDir, 'products.csv'), { rows, seed: 1, shape });
 
   // When each batch's NOTIFY reaches a listener: the start of every latency measured here.
   const notifiedAt = new Map<number, number>();
   const listener = new pg.Client({ connectionString: database.connectionString });
+  // Stopping the database in `finally` ends these connections: that must not hide the first error.
+  listener.on('error', () => {});
   await listener.connect();
   await listener.query(`listen ${IMPORT_EVENTS_CHANNEL}`);
   listener.on('notification', (message) => {
@@ -36,6 +48,7 @@ try {
 
   // Park the import before its first batch so every subscriber sees it from the start.
   const lock = new pg.Client({ connectionString: database.connectionString });
+  lock.on('error', () => {});
   await lock.connect();
   await lock.query('begin; lock table products in share mode');
 
@@ -88,7 +101,7 @@ try {
   const complete = received.filter((arrivals) => arrivals.length === batches).length;
 
   const format = (ms: number) => `${ms.toFixed(1)} ms`;
-  console.log(`\nbench:ws — ${subscribers} subscribers on one import of ${rows} rows (${batches} batches), ${os.cpus().length} cores`);
+  console.log(`\nbench:ws — ${subscribers} subscribers on one import of ${rows} rows of shape ${shape} (${batches} batches), ${os.cpus().length} cores`);
   console.table({
     'subscribers connected (snapshot received)': `${subscribers} in ${connectSeconds.toFixed(2)} s`,
     'subscribers with every batch, then close 1000': `${complete} / ${subscribers}${codes.every((c) => c === 1000) ? '' : ' (some closed otherwise)'}`,

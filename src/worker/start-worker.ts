@@ -1,3 +1,4 @@
+import module from 'node:module';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
@@ -71,7 +72,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
           publicBaseUrl: deps.publicBaseUrl,
           limits: deps.config.limits,
           jobTimeBudgetMs: deps.config.importJobTimeBudgetMs,
-          compileCacheDir: path.join(deps.config.dataDir, 'compile-cache'),
+          compileCacheDir: threadCompileCacheDir(deps.config.dataDir),
           shutdownSignal: shutdown.signal,
         }),
       },
@@ -96,4 +97,15 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
       await registry.stop();
     },
   };
+}
+
+/**
+ * Where the parser and xlsx threads keep Node's compile cache: the process's own when it has one
+ * (bin/lading-server.js enables it; Node adds the same version folder under it), so a thread finds
+ * warm what any earlier start compiled; else DATA_DIR. A thread that misses strips the types
+ * again, loading Node's TypeScript stripper (a WebAssembly module: ~30 MB of RSS in the main thread).
+ */
+function threadCompileCacheDir(dataDir: string): string {
+  const processCache = module.getCompileCacheDir?.();
+  return processCache ? path.dirname(processCache) : path.join(dataDir, 'compile-cache');
 }
