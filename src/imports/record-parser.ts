@@ -39,10 +39,10 @@ export function startRecordParser(job: ParseJob, options: { compileCacheDir?: st
     // Its live data is a few batches (about 10 MB after a full collection, with the thread's own
     // modules); V8 fills whatever cap it is given with garbage first, and the pages a thread used
     // stay with the process after it exits (V8 pools them for the next thread). At 96/16 MB a
-    // `text` import added ~105 MB to the process, at 32/4 ~55 MB, at no cost in speed; at 24 the
-    // thread spends its time in full collections (3.7 s instead of 2.9 s). A file of rejected rows
-    // (zod loaded) and csv-parse's path both run within 20 MB (docs/performance.md).
-    resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
+    // `text` import added ~105 MB to the process, at 32/4 ~55 MB. With V8's memory saver mode
+    // (npm start) 32 MB made one import in three spend seconds in full collections; 48 did not in
+    // eight. A file of only rejected rows (zod loaded) and csv-parse's path run within 32 MB.
+    resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 4 },
   });
   async function* batches(): AsyncGenerator<EncodedBatch> {
     // 'error' (an unexpected failure in the worker) makes the iteration throw; 'exit' ends it.
