@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_SERVER_FILE } from '../src/cli/cli-config.ts';
 import { runNpm, runScript, waitForOutput } from './helpers/child-process.ts';
 import { createTestDatabase, readJson, startTestService, type TestService } from './helpers/test-service.ts';
 
@@ -81,6 +82,12 @@ describe('npm start on a fresh clone (embedded PostgreSQL)', () => {
       const [, url] = await waitForOutput(service, /Lading is listening on (http:\/\/\S+)/);
       const [, key] = await waitForOutput(service, /Dev API key: (ldg_\S+)/);
       expect((await readFile(path.join(dataDir, 'dev-api-key'), 'utf8')).trim()).toBe(key);
+      // On Linux the service re-executed itself with fewer malloc arenas, keeping its pid and Node flags.
+      const { pid } = JSON.parse(await readFile(path.join(dataDir, DEV_SERVER_FILE), 'utf8')) as { pid: number };
+      if (process.platform === 'linux') {
+        expect((await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')).toContain('MALLOC_ARENA_MAX=2');
+        expect((await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')).toContain('--memory-saver-mode');
+      }
 
       const upload = await fetch(`${url}/v1/imports`, {
         method: 'POST',
