@@ -1,6 +1,7 @@
-// npm run bench:memory [-- --imports 10 --rows 500000 --shape text]
+// npm run bench:memory [-- --imports 10 --rows 500000 --shape text --updates --query '?atomic=true']
 // One service (npm start's command, as a child process) takes the same file again and again into an
-// emptied table, and prints, per import: its peak RSS in the upload and in the processing, what the
+// emptied table (with --updates: the file and its variant with other values in turn, every row an
+// update after the first import), and prints, per import: its peak RSS in the upload and in the processing, what the
 // process held at that peak (from /proc/PID/smaps), and what it keeps afterwards. It shows whether
 // an import's memory is its own or creeps up across imports. Linux only (/proc). Against
 // DATABASE_URL when set, else an embedded PostgreSQL; the file is generated under DATA_DIR/bench/.
@@ -18,6 +19,8 @@ const { values } = parseArgs({
     imports: { type: 'string', default: '10' },
     rows: { type: 'string', default: '500000' },
     shape: { type: 'string', default: 'text' },
+    updates: { type: 'boolean', default: false },
+    query: { type: 'string', default: '' },
   },
 });
 const shape = values.shape as Shape;
@@ -28,8 +31,14 @@ if (!SHAPES.includes(shape)) {
 const rows = Number(values.rows);
 const benchDir = path.join(loadConfig(process.env).dataDir, 'bench');
 await mkdir(benchDir, { recursive: true });
-const file = path.join(benchDir, `products-${shape === 'default' ? '' : `${shape}-`}${rows}.csv`);
-if (!existsSync(file)) await generateProductsCsv(file, { rows, seed: 42, shape });
+// The same names as npm run bench's files, so either bench reuses the other's.
+const files = await Promise.all(
+  [0, 1].map(async (variant) => {
+    const file = path.join(benchDir, `products-${shape === 'default' ? '' : `${shape}-`}${rows}${variant ? '-changed' : ''}.csv`);
+    if (!existsSync(file)) await generateProductsCsv(file, { rows, seed: 42, variant, shape });
+    return file;
+  }),
+);
 
 /** Resident MB by kind of mapping: the node binary and other files, V8's 256 KB heap pages, malloc's heap, the rest. */
 function residentByKind(pid: number): string {
@@ -57,10 +66,12 @@ const service = await startServiceProcess({ DATABASE_URL: database.connectionStr
 const pid = service.child.pid!;
 try {
   const key = await createBenchKey(database.pool);
+  if (values.updates) await database.pool.query('truncate products');
   console.log(`idle: ${service.rssMb().toFixed(0)} MB (${residentByKind(pid)})`);
   const peaks: number[] = [];
   for (let run = 1; run <= Number(values.imports); run++) {
-    await database.pool.query('truncate products');
+    if (!values.updates) await database.pool.query('truncate products');
+    const file = files[values.updates ? run % 2 : 0]!;
     const stream = new WebSocket(`${service.url.replace('http', 'ws')}/v1/events`, { headers: { authorization: `Bearer ${key}` } });
     await new Promise((resolve, reject) => stream.once('open', resolve).once('error', reject));
     service.resetPeakRss();
@@ -74,7 +85,7 @@ try {
       if (mb > atPeak.mb + 1) atPeak = { mb, kinds: residentByKind(pid) };
     }, 5);
     const started = performance.now();
-    const { id } = (await uploadCsvFile(service.url, key, file)) as { id: string };
+    const { id } = (await uploadCsvFile(service.url, key, file, values.query)) as { id: string };
     phase = 'processing';
     await new Promise<void>((resolve) =>
       stream.on('message', (data) => {
@@ -94,7 +105,7 @@ try {
   }
   const sorted = [...peaks].sort((a, b) => a - b);
   console.log(
-    `\n${shape}, ${rows} rows, ${peaks.length} imports: peak RSS median ${sorted[sorted.length >> 1]!.toFixed(0)} MB, ` +
+    `\n${shape}, ${rows} rows, ${peaks.length} imports${values.updates ? ' (updates after the first)' : ''}: peak RSS median ${sorted[sorted.length >> 1]!.toFixed(0)} MB, ` +
       `${sorted[0]!.toFixed(0)}–${sorted.at(-1)!.toFixed(0)} MB`,
   );
 } finally {
