@@ -6,7 +6,7 @@
 // same file again and atomic=true. Prints tables and writes the figures as JSON under DATA_DIR/bench/.
 // Against DATABASE_URL when set (a durable server), else an embedded PostgreSQL.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +15,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.ts';
-import { createBenchKey, openBenchDatabase, scrapeStages, startServiceProcess, timeImport, type ServiceProcess, type Stages } from './bench-support.ts';
-import { generateProductsCsv, SHAPES, type Shape } from './generate-products-csv.ts';
+import { createBenchKey, ensureBenchFile, openBenchDatabase, scrapeStages, startServiceProcess, timeImport, type ServiceProcess, type Stages } from './bench-support.ts';
+import { parseShape, SHAPES, type Shape } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,24 +27,12 @@ const { values } = parseArgs({
 });
 const rows = Number(values.rows);
 const runs = Number(values.runs);
-if (values.shape !== 'all' && !SHAPES.includes(values.shape as Shape)) {
-  console.error(`--shape must be one of ${SHAPES.join(', ')} or all`);
-  process.exit(2);
-}
-const shapes: Shape[] = values.shape === 'all' ? [...SHAPES] : [values.shape as Shape];
+const shapes: Shape[] = values.shape === 'all' ? [...SHAPES] : [parseShape(values.shape, ' or all')];
 const config = loadConfig(process.env);
 const benchDir = path.join(config.dataDir, 'bench');
 await mkdir(benchDir, { recursive: true });
 
-async function ensureFile(shape: Shape, variant: number): Promise<string> {
-  const name = `products-${shape === 'default' ? '' : `${shape}-`}${rows}${variant ? '-changed' : ''}.csv`;
-  const target = path.join(benchDir, name);
-  if (!existsSync(target)) {
-    process.stdout.write(`generating ${rows} rows (${shape}) into ${target}…\n`);
-    await generateProductsCsv(target, { rows, seed: 42, variant, shape });
-  }
-  return target;
-}
+const ensureFile = (shape: Shape, variant: number) => ensureBenchFile(benchDir, { shape, rows, variant });
 
 /** What a measured import must end with: every row inserted, updated or unchanged, or the mixed file's split. */
 type Expected = Partial<Record<'rows_inserted' | 'rows_updated' | 'rows_unchanged', number>>;

@@ -5,14 +5,14 @@
 // process held at that peak (from /proc/PID/smaps), and what it keeps afterwards. It shows whether
 // an import's memory is its own or creeps up across imports. Linux only (/proc). Against
 // DATABASE_URL when set, else an embedded PostgreSQL; the file is generated under DATA_DIR/bench/.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.ts';
-import { createBenchKey, openBenchDatabase, startServiceProcess, uploadCsvFile } from './bench-support.ts';
-import { generateProductsCsv, SHAPES, type Shape } from './generate-products-csv.ts';
+import { createBenchKey, ensureBenchFile, openBenchDatabase, startServiceProcess, uploadCsvFile } from './bench-support.ts';
+import { parseShape } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,22 +23,11 @@ const { values } = parseArgs({
     query: { type: 'string', default: '' },
   },
 });
-const shape = values.shape as Shape;
-if (!SHAPES.includes(shape)) {
-  console.error(`--shape must be one of ${SHAPES.join(', ')}`);
-  process.exit(2);
-}
+const shape = parseShape(values.shape);
 const rows = Number(values.rows);
 const benchDir = path.join(loadConfig(process.env).dataDir, 'bench');
 await mkdir(benchDir, { recursive: true });
-// The same names as npm run bench's files, so either bench reuses the other's.
-const files = await Promise.all(
-  [0, 1].map(async (variant) => {
-    const file = path.join(benchDir, `products-${shape === 'default' ? '' : `${shape}-`}${rows}${variant ? '-changed' : ''}.csv`);
-    if (!existsSync(file)) await generateProductsCsv(file, { rows, seed: 42, variant, shape });
-    return file;
-  }),
-);
+const files = [await ensureBenchFile(benchDir, { shape, rows, variant: 0 }), await ensureBenchFile(benchDir, { shape, rows, variant: 1 })];
 
 /** Resident MB by kind of mapping: the node binary and other files, V8's 256 KB heap pages, malloc's heap, the rest. */
 function residentByKind(pid: number): string {

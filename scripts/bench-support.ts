@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import { migrateDatabase } from '../src/db/migrate.ts';
 import { createDatabaseIfMissing, withDatabaseName } from '../src/db/open-database.ts';
 import { createPool, type Pool } from '../src/db/pool.ts';
 import { createLogger } from '../src/logger.ts';
+import { generateProductsCsv, type Shape } from './generate-products-csv.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -44,6 +45,20 @@ export async function openBenchDatabase(name: string): Promise<BenchDatabase> {
       await stopServer();
     },
   };
+}
+
+/**
+ * A bench's generated file under benchDir, made once (seed 42) and reused by every bench after:
+ * variant 1 is the same skus with other values (scripts/generate-products-csv.ts).
+ */
+export async function ensureBenchFile(benchDir: string, file: { shape: Shape; rows: number; variant: number }): Promise<string> {
+  const { shape, rows, variant } = file;
+  const target = path.join(benchDir, `products-${shape === 'default' ? '' : `${shape}-`}${rows}${variant ? '-changed' : ''}.csv`);
+  if (!existsSync(target)) {
+    process.stdout.write(`generating ${rows} rows (${shape}) into ${target}…\n`);
+    await generateProductsCsv(target, { rows, seed: 42, variant, shape });
+  }
+  return target;
 }
 
 export async function createBenchKey(pool: Pool): Promise<string> {

@@ -9,7 +9,7 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { IMPORT_EVENTS_CHANNEL, type LiveEventMessage, parseNotification } from '../src/events/live-events.ts';
 import { createBenchKey, openBenchDatabase, percentile, startServiceProcess, uploadCsvFile } from './bench-support.ts';
-import { generateProductsCsv, SHAPES, type Shape } from './generate-products-csv.ts';
+import { generateProductsCsv, parseShape } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
   options: {
@@ -18,11 +18,7 @@ const { values } = parseArgs({
     shape: { type: 'string', default: 'default' },
   },
 });
-const shape = values.shape as Shape;
-if (!SHAPES.includes(shape)) {
-  console.error(`--shape must be one of ${SHAPES.join(', ')}`);
-  process.exit(2);
-}
+const shape = parseShape(values.shape);
 const subscribers = Number(values.subscribers);
 const rows = Number(values.rows);
 

@@ -16,6 +16,13 @@ import { parseArgs } from 'node:util';
 export type Shape = 'default' | 'text' | 'wide' | 'mixed';
 export const SHAPES: readonly Shape[] = ['default', 'text', 'wide', 'mixed'];
 
+/** A script's --shape value, or exit 2 saying which ones there are (`alsoAccepted`: a script's own extra words). */
+export function parseShape(value: string, alsoAccepted = ''): Shape {
+  if (SHAPES.includes(value as Shape)) return value as Shape;
+  process.stderr.write(`--shape must be one of ${SHAPES.join(', ')}${alsoAccepted}\n`);
+  process.exit(2);
+}
+
 export type GenerateOptions = {
   rows: number;
   shape?: Shape;
@@ -211,10 +218,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       shape: { type: 'string', default: 'default' },
     },
   });
-  if (!SHAPES.includes(values.shape as Shape)) {
-    process.stderr.write(`--shape must be one of ${SHAPES.join(', ')}\n`);
-    process.exit(2);
-  }
+  const shape = parseShape(values.shape);
   if (!values.out) {
     process.stderr.write('Usage: npm run fixtures -- --rows 500000 --out FILE [--invalid 0.01] [--seed 42] [--variant 0] [--shape default|text|wide|mixed]\n');
     process.exit(2);
@@ -225,7 +229,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     invalidShare: Number(values.invalid),
     seed: Number(values.seed),
     variant: Number(values.variant),
-    shape: values.shape as Shape,
+    shape,
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   process.stdout.write(
