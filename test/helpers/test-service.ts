@@ -135,11 +135,35 @@ export async function startTestService(env: Record<string, string> = {}): Promis
       return readdir(path.join(dataDir, 'uploads')).catch(() => []);
     },
     async stop() {
-      await service.stop();
+      // A stop that hangs is a job that never ends: say what the database sessions are waiting on.
+      const slow = setTimeout(() => void reportDatabaseActivity(database.connectionString, 'the service is slow to stop'), 15_000);
+      try {
+        await service.stop();
+      } finally {
+        clearTimeout(slow);
+      }
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Writes to stderr what each session of the database is doing, waiting on and blocked by (for a hang). */
+export async function reportDatabaseActivity(connectionString: string, why: string): Promise<void> {
+  const client = new pg.Client({ connectionString });
+  try {
+    await client.connect();
+    const { rows } = await client.query(
+      `select pid, application_name, state, wait_event_type, wait_event, pg_blocking_pids(pid) as blocked_by,
+              round(extract(epoch from now() - xact_start)::numeric, 1) as xact_seconds, left(query, 200) as query
+       from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() order by pid`,
+    );
+    process.stderr.write(`${why}; database sessions:\n${JSON.stringify(rows, null, 1)}\n`);
+  } catch (error) {
+    process.stderr.write(`${why}; the database sessions could not be read: ${String(error)}\n`);
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 /** Response bodies in tests are read loosely typed; the assertions say what they must hold. */
