@@ -78,13 +78,14 @@ export type ServiceProcess = {
 
 /**
  * `npm start`'s command (its Node flags too, read from package.json) as a child process, so its
- * memory is measured apart from the bench's.
+ * memory is measured apart from the bench's; by default this checkout's, else `root`'s.
  */
-export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
-  const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+export async function startServiceProcess(env: Record<string, string>, options: { root?: string } = {}): Promise<ServiceProcess> {
+  const cwd = options.root ?? root; // another checkout's service (bench:compare)
+  const start = (JSON.parse(readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
   const [, ...args] = start.split(/\s+/); // "node --flag … bin/lading-server.js"
   const child = spawn(process.execPath, args, {
-    cwd: root,
+    cwd,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
