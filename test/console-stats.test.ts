@@ -195,12 +195,16 @@ async function settle(page: ConsolePage, inFlight: () => number) {
   await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0))));
 }
 
+/**
+ * The page's requests in flight. Kept as a set, not a count: a request the page started before
+ * tracking began (its first load) may end after, and a count then stays one below zero.
+ */
 function trackRequests(page: ConsolePage) {
-  let pending = 0;
-  page.on('request', () => pending++);
-  page.on('requestfinished', () => pending--);
-  page.on('requestfailed', () => pending--);
-  return () => pending;
+  const pending = new Set<unknown>();
+  page.on('request', (request) => pending.add(request));
+  page.on('requestfinished', (request) => pending.delete(request));
+  page.on('requestfailed', (request) => pending.delete(request));
+  return () => pending.size;
 }
 
 const focused = (page: ConsolePage) =>
