@@ -44,9 +44,15 @@ export function startRecordParser(job: ParseJob, options: { compileCacheDir?: st
     // eight. A file of only rejected rows (zod loaded) and csv-parse's path run within 32 MB.
     resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 4 },
   });
+  // Listened to from the start, not from the first read: a thread's messages, 'error' and 'exit'
+  // are emitted whether or not anyone listens, and a small file's batch and end (or a failed
+  // thread's error) can come while the caller is still opening its database connections. Read
+  // later, they were lost and the import waited forever (the tests' rare hang: a job that never
+  // ended, its writer sessions idle).
+  // 'error' (an unexpected failure in the worker) makes the iteration throw; 'exit' ends it.
+  const messages = on(worker, 'message', { close: ['exit'] }) as AsyncIterableIterator<[ParserMessage]>;
   async function* batches(): AsyncGenerator<EncodedBatch> {
-    // 'error' (an unexpected failure in the worker) makes the iteration throw; 'exit' ends it.
-    for await (const [message] of on(worker, 'message', { close: ['exit'] }) as AsyncIterable<[ParserMessage]>) {
+    for await (const [message] of messages) {
       if (message.type === 'batch') yield message.batch;
       else if (message.type === 'failed') throw new FileLevelError(message.message);
       else return;
