@@ -5,7 +5,8 @@
 // new). Prints every run and the medians. This machine's speed drifts by ±15 % from one minute to
 // the next, more than most changes worth measuring: only runs in alternation tell two versions
 // apart. The other commit is checked out once under the system's temporary folder (a git worktree
-// sharing this node_modules; outside this tree, whose linter would take its files for its own). Against DATABASE_URL when set, else an embedded PostgreSQL.
+// sharing this node_modules; outside this tree, whose linter would take its files for its own).
+// Against DATABASE_URL when set, else an embedded PostgreSQL.
 import { execFileSync } from 'node:child_process';
 import { existsSync, symlinkSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -14,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
-import { createBenchKey, ensureBenchFile, openBenchDatabase, startServiceProcess, timeImport } from './bench-support.ts';
+import { createBenchKey, ensureBenchFile, median, openBenchDatabase, startServiceProcess, timeImport } from './bench-support.ts';
 import { parseShape } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
@@ -53,7 +54,6 @@ const files = [await ensureBenchFile(benchDir, { shape, rows, variant: 0 }), awa
 const database = await openBenchDatabase('lading_bench');
 const key = await createBenchKey(database.pool);
 const results = sides.map(() => ({ fresh: [] as number[], changed: [] as number[], peak: [] as number[] }));
-const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
 
 /** One fresh service of `side`: the file into an emptied table, then its variant. */
 async function run(side: number): Promise<{ fresh: number; changed: number; peak: number }> {

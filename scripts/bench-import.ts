@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.ts';
-import { createBenchKey, ensureBenchFile, openBenchDatabase, scrapeStages, startServiceProcess, timeImport, type ServiceProcess, type Stages } from './bench-support.ts';
+import { createBenchKey, ensureBenchFile, median, openBenchDatabase, scrapeStages, startServiceProcess, timeImport, type ServiceProcess, type Stages } from './bench-support.ts';
 import { parseShape, SHAPES, type Shape } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
@@ -179,10 +179,4 @@ async function measureCopyLimit(connectionString: string, csv: string): Promise<
   await client.query('drop table copy_limit');
   await client.end();
   return seconds;
-}
-
-function median(list: number[]): number {
-  const sorted = [...list].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
