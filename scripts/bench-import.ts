@@ -100,7 +100,7 @@ try {
       );
     }
     console.table(table);
-    console.log('where the time went (medians, s; parse and validate run alongside the database):');
+    console.log('where the time went (medians, s; parse and validate run alongside the database; database: the batches\' times, two of which overlap when upserting):');
     for (const [label, list] of Object.entries(series)) console.log(`  ${label}: ${stageText(list)}`);
     if (shape === 'default') {
       const ratio = (a: string, b: string) => (median(series[a]!.map((r) => r.seconds)) / median(series[b]!.map((r) => r.seconds))).toFixed(2);

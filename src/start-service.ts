@@ -82,7 +82,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     metrics && config.metrics.port !== undefined ? await startMetricsServer(metrics, { port: config.metrics.port, host: config.host }) : undefined;
 
   // Workers have their own pools so a burst of HTTP requests can never starve running imports.
-  const importPool = createPool(database.connectionString, config.workerConcurrency * 2 + 2);
+  // Each running import holds two writer connections (batch-writer.ts) and briefly a third.
+  const importPool = createPool(database.connectionString, config.workerConcurrency * 3 + 2);
   const webhookPool = createPool(database.connectionString, config.webhooks.concurrency + 2);
   Object.assign(pools, { imports: importPool, webhooks: webhookPool });
   const workers = await startWorkers({

@@ -18,6 +18,8 @@ export type EncodedBatch = {
   checkpoint: { byte: number; line: number };
   /** Lowest and highest sku of the valid rows (null when there are none). */
   skuRange: { lo: string; hi: string } | null;
+  /** Whether any of its skus is also one of the batch before it (which then must commit first). */
+  sharesSkus: boolean;
   /** Parser-thread time for this batch (ms): reading and splitting its records, checking and encoding its rows. */
   stages?: { parseMs: number; validateMs: number };
 };
@@ -32,6 +34,8 @@ const NOT_UTF8 =
  */
 export class BatchBuilder {
   private rows = new Map<string, string>();
+  /** The last batch's skus, sorted, as copies (a sku is often a slice of a whole chunk of the file, which keeping it would keep). */
+  private previousSkus: string[] = [];
   private rejected: RejectedRecord[] = [];
   private processed = 0;
   private duplicates = 0;
@@ -109,7 +113,9 @@ export class BatchBuilder {
       duplicates: this.duplicates,
       checkpoint: { byte: this.checkpointByte, line: this.checkpointLine },
       skuRange: skus.length === 0 ? null : { lo: skus[0]!, hi: skus.at(-1)! },
+      sharesSkus: intersect(this.previousSkus, skus),
     };
+    this.previousSkus = skus.join('\n').split('\n');
     this.rows = new Map();
     this.rejected = [];
     this.processed = 0;
@@ -117,6 +123,16 @@ export class BatchBuilder {
     if (this.frame.blankUpdatedAt !== null) this.frame.blankUpdatedAt = new Date().toISOString();
     return batch;
   }
+}
+
+/** Whether two sorted lists have a key in common. */
+function intersect(a: string[], b: string[]): boolean {
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    if (a[i] === b[j]) return true;
+    if (a[i]! < b[j]!) i++;
+    else j++;
+  }
+  return false;
 }
 
 function isSorted(keys: string[]): boolean {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import type { Pool } from '../db/pool.ts';
+import type { Pool, PoolClient } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
@@ -152,28 +152,35 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: Ret
     recordsBefore: Number(imp.rows_processed),
     target: { tenantId: imp.tenant_id, importId: imp.id },
   }, { compileCacheDir: deps.compileCacheDir });
-  const client = await deps.pool.connect();
+  // Two connections: two batches are written at once (batch-writer.ts), committed in order.
+  const clients: PoolClient[] = [];
   try {
-    await prepareWriterSession(client);
+    for (let i = 0; i < 2; i++) clients.push(await deps.pool.connect());
+    for (const client of clients) await prepareWriterSession(client);
     const write = rows.timeBatches(
-      createBatchWriter(client, { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()), hold: imp.options.dry_run || imp.options.atomic }),
+      createBatchWriter(
+        clients,
+        { importId: imp.id, tenantId: imp.tenant_id, fields: new Set(mapping.columns.keys()), hold: imp.options.dry_run || imp.options.atomic },
+        // Before the next batch commits: past the error policy's limit, no further batch loads.
+        (result) => checkErrorPolicy(imp.options, { processed: Number(result.rows_processed), rejected: Number(result.rows_rejected) }),
+      ),
     );
     const writeAndRecycle = async (batch: EncodedBatch) => {
       try {
-        const result = await write(batch);
-        checkErrorPolicy(imp.options, { processed: Number(result.rows_processed), rejected: Number(result.rows_rejected) });
-        return result;
+        return await write(batch);
       } finally {
         parser.recycle(batch);
       }
     };
-    return await writeBatches(deps, parser, new BatchPipeline(writeAndRecycle, log, imp));
+    return await writeBatches(deps, parser, new BatchPipeline(writeAndRecycle, log, imp, clients.length));
   } finally {
     await parser.stop(); // ends the parser thread whatever happened
-    await releaseWriterSession(client).then(
-      () => client.release(),
-      (error: unknown) => client.release(error as Error), // a broken session is not reused
-    );
+    for (const client of clients) {
+      await releaseWriterSession(client).then(
+        () => client.release(),
+        (error: unknown) => client.release(error as Error), // a broken session is not reused
+      );
+    }
   }
 }
 

@@ -41,7 +41,7 @@ export const importRows = new Counter({
 
 export const importBatchDuration = new Histogram({
   name: 'lading_import_batch_duration_seconds',
-  help: 'Time to write one committed batch of an import (its transaction, from lock to commit)',
+  help: 'Time to write one committed batch of an import (its transaction, first statement to commit; two batches of an import overlap)',
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers,
 });
