@@ -7,6 +7,7 @@ const integer = (min: number, max: number) =>
   z.coerce.number({ error: `must be a whole number from ${min} to ${max}` }).int({ error: `must be a whole number from ${min} to ${max}` }).min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` });
 
 const configSchema = z.object({
+  LADING_ROLE: z.enum(['all', 'api', 'worker'], { error: 'must be all, api or worker' }).default('all'),
   PORT: integer(0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
@@ -81,7 +82,16 @@ const configSchema = z.object({
     .transform((value) => value === 'true' || value === '1'),
 });
 
+/**
+ * What this process runs. all: everything (one process); api: HTTP, WebSockets and LISTEN, no
+ * jobs; worker: import and webhook jobs, and on PORT only /health, /ready and /metrics. Any mix of
+ * processes shares one database (and so one job queue).
+ */
+export type Role = 'all' | 'api' | 'worker';
+
 export type Config = {
+  role: Role;
+  /** The public API's port; in a worker process, the port of /health, /ready and /metrics. */
   port: number;
   host: string;
   /** Absent: Lading runs its own embedded PostgreSQL under dataDir. */
@@ -166,7 +176,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
   if (c.METRICS_PORT !== undefined && c.METRICS_PORT !== 0 && c.METRICS_PORT === c.PORT) {
     throw new ConfigError(`Invalid configuration:\n  METRICS_PORT: must differ from PORT (got "${c.METRICS_PORT}")`);
   }
+  // Processes of split roles meet only in the database: an embedded one would be each process's own.
+  if (c.LADING_ROLE !== 'all' && c.DATABASE_URL === undefined) {
+    throw new ConfigError(
+      `Invalid configuration:\n  DATABASE_URL: must be set with LADING_ROLE=${c.LADING_ROLE} (the processes of split roles share one PostgreSQL; the embedded one serves a single process)`,
+    );
+  }
+  // A worker's links in webhooks (errors_url) must point at the API, which it cannot know.
+  if (c.LADING_ROLE === 'worker' && c.PUBLIC_BASE_URL === undefined) {
+    throw new ConfigError(
+      'Invalid configuration:\n  PUBLIC_BASE_URL: must be set with LADING_ROLE=worker (the API\'s address, where links in webhooks such as errors_url point)',
+    );
+  }
   return {
+    role: c.LADING_ROLE,
     port: c.PORT,
     host: c.HOST,
     databaseUrl: c.DATABASE_URL,

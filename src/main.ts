@@ -8,7 +8,8 @@ import { MigrationError } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
 import { startService } from './start-service.ts';
 
-// `npm start`: the whole service in one process, on the embedded database unless DATABASE_URL is set.
+// `npm start`: the whole service in one process, on the embedded database unless DATABASE_URL is set;
+// with LADING_ROLE=api or worker, that part of it (config.ts).
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 
@@ -55,9 +56,14 @@ function loadConfigOrExit(): Config {
 }
 
 function printBanner(url: string, devKey: { key: string; file: string } | undefined): void {
+  if (config.role === 'worker') {
+    const jobs = `${config.workerConcurrency} import${config.workerConcurrency === 1 ? '' : 's'} at once`;
+    process.stdout.write(`\nLading worker is listening on ${url}   (LADING_ROLE=worker, ${jobs}: /health, /ready and /metrics only)\n\n`);
+    return;
+  }
   const lines = [
     '',
-    `Lading is listening on ${url}`,
+    `Lading is listening on ${url}${config.role === 'api' ? '   (LADING_ROLE=api: imports run in worker processes)' : ''}`,
     ...(config.consoleEnabled ? [`  Console:     ${url}/   (sign in with an API key)`] : []),
     `  API docs:    ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
   ];

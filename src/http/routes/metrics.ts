@@ -1,14 +1,10 @@
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { Hono, type MiddlewareHandler } from 'hono';
-import { requestId } from 'hono/request-id';
+import type { MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { z } from 'zod';
 import { httpRequestDuration } from '../../metrics/metrics.ts';
 import type { ServiceMetrics } from '../../metrics/service-metrics.ts';
 import type { AppEnv } from '../app-env.ts';
-import { ApiError, type ErrorBody } from '../errors.ts';
 
 const metricsRoute = createRoute({
   method: 'get',
@@ -22,7 +18,7 @@ const metricsRoute = createRoute({
   },
 });
 
-/** GET /metrics on the main app: outside /v1, so no API key and no rate limit. */
+/** GET /metrics (on the main app, outside /v1: no API key, no rate limit; or on an ops server, ops-server.ts). */
 export function metricsRoutes(metrics: ServiceMetrics) {
   const app = new OpenAPIHono<AppEnv>();
   app.openapi(metricsRoute, async (c) => {
@@ -30,42 +26,6 @@ export function metricsRoutes(metrics: ServiceMetrics) {
     return c.text(body, 200, { 'content-type': contentType });
   });
   return app;
-}
-
-/**
- * The app of the METRICS_PORT server: /metrics and nothing else (any other path is a 404 in the
- * one error shape). Its own requests are not counted in the HTTP histogram.
- */
-export function metricsOnlyApp(metrics: ServiceMetrics) {
-  const app = new Hono<AppEnv>();
-  app.use(requestId());
-  app.get('/metrics', async (c) => {
-    const { contentType, body } = await metrics.scrape();
-    return c.body(body, 200, { 'content-type': contentType });
-  });
-  app.notFound((c) => {
-    throw new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`);
-  });
-  app.onError((error, c) => {
-    const apiError = error instanceof ApiError ? error : new ApiError('internal_error', 'Something went wrong on our side');
-    const body: ErrorBody = { error: { code: apiError.code, message: apiError.message, requestId: c.var.requestId } };
-    return c.json(body, apiError.status);
-  });
-  return app;
-}
-
-/** The METRICS_PORT server, on the service's host. */
-export async function startMetricsServer(metrics: ServiceMetrics, listen: { port: number; host: string }) {
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: metricsOnlyApp(metrics).fetch, port: listen.port, hostname: listen.host }, () => resolve(s));
-    s.once('error', reject); // the port is taken: the service does not start
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = listen.host === '0.0.0.0' || listen.host === '::' ? 'localhost' : listen.host;
-  return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
