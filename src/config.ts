@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { StorageConfig } from './storage/storage.ts';
 
 // Every setting Lading reads from the environment, parsed once at start-up and passed down.
 // Nothing below src/ reads process.env itself.
@@ -15,6 +16,19 @@ const configSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, { error: 'must be a postgres:// or postgresql:// connection URL' })
     .optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
+  STORAGE_URL: z
+    .string()
+    .regex(/^(file:\/\/\/.*|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?)$/, {
+      error: 'must be file:///an/absolute/folder or s3://bucket/optional/prefix',
+    })
+    .optional(),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).optional(),
+  // The AWS SDK's usual variables; without them the SDK's own chain applies (AWS_PROFILE, an instance role …).
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
   MAX_UPLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   // A product is at most ~6 KB of JSON and a webhook endpoint less than 1 KB: 1 MiB never refuses a real one.
   MAX_JSON_BODY_BYTES: integer(1024, 1024 ** 3).default(1024 ** 2),
@@ -97,6 +111,8 @@ export type Config = {
   /** Absent: Lading runs its own embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Where uploads are kept until their import ends (STORAGE_URL; src/storage/). */
+  storage: StorageConfig;
   maxUploadBytes: number;
   /** Largest JSON request body (every /v1 route but the CSV upload); larger ones get 413. */
   maxJsonBodyBytes: number;
@@ -194,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
     host: c.HOST,
     databaseUrl: c.DATABASE_URL,
     dataDir: path.resolve(c.DATA_DIR),
+    storage: storageConfig(c, path.join(path.resolve(c.DATA_DIR), 'uploads')),
     maxUploadBytes: c.MAX_UPLOAD_BYTES,
     maxJsonBodyBytes: c.MAX_JSON_BODY_BYTES,
     rateLimit: { requests: c.RATE_LIMIT_REQUESTS, windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS },
@@ -228,6 +245,39 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
     },
     metrics: { enabled: c.METRICS_ENABLED, port: c.METRICS_PORT },
     consoleEnabled: c.CONSOLE_ENABLED,
+  };
+}
+
+/** STORAGE_URL: a folder (DATA_DIR/uploads when unset) or an S3 bucket and key prefix. */
+function storageConfig(
+  c: {
+    STORAGE_URL?: string;
+    S3_ENDPOINT?: string;
+    S3_REGION: string;
+    S3_FORCE_PATH_STYLE?: string;
+    AWS_ACCESS_KEY_ID?: string;
+    AWS_SECRET_ACCESS_KEY?: string;
+    AWS_SESSION_TOKEN?: string;
+  },
+  uploadsDir: string,
+): StorageConfig {
+  const url = c.STORAGE_URL;
+  if (url === undefined) return { kind: 'file', directory: uploadsDir };
+  if (url.startsWith('file://')) return { kind: 'file', directory: path.resolve(decodeURIComponent(new URL(url).pathname)) };
+  const [, bucket, rest = ''] = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url)!;
+  return {
+    kind: 's3',
+    bucket: bucket!,
+    prefix: rest === '' || rest.endsWith('/') ? rest : `${rest}/`,
+    endpoint: c.S3_ENDPOINT,
+    region: c.S3_REGION,
+    // Servers of one's own (MinIO-like) answer at their address, not at bucket.host: path-style.
+    forcePathStyle: c.S3_FORCE_PATH_STYLE === undefined ? c.S3_ENDPOINT !== undefined : c.S3_FORCE_PATH_STYLE === 'true' || c.S3_FORCE_PATH_STYLE === '1',
+    localDirectory: uploadsDir,
+    credentials:
+      c.AWS_ACCESS_KEY_ID && c.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: c.AWS_ACCESS_KEY_ID, secretAccessKey: c.AWS_SECRET_ACCESS_KEY, sessionToken: c.AWS_SESSION_TOKEN }
+        : undefined,
   };
 }
 

@@ -11,6 +11,7 @@ import { listen, opsApp } from './http/ops-server.ts';
 import { IMPORT_TASK } from './imports/import-queries.ts';
 import { createServiceMetrics } from './metrics/service-metrics.ts';
 import type { Logger } from './logger.ts';
+import { openStorage } from './storage/storage.ts';
 import { startTracing } from './tracing/start-tracing.ts';
 import { startWorkers, type Workers } from './worker/start-worker.ts';
 
@@ -35,6 +36,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const pool = createPool(database.connectionString, config.databasePoolSize);
   const { applied } = await migrateDatabase(pool, logger); // once, whatever the processes: an advisory lock
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  const storage = await openStorage(config.storage, logger);
   const runsApi = config.role !== 'worker';
   const runsJobs = config.role !== 'api';
 
@@ -67,7 +69,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
           },
           pool,
           logger,
-          dataDir: config.dataDir,
+          storage,
           maxUploadBytes: config.maxUploadBytes,
           maxJsonBodyBytes: config.maxJsonBodyBytes,
           rateLimit: config.rateLimit,
@@ -96,6 +98,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     Object.assign(pools, { imports: importPool, webhooks: webhookPool });
     workers = await startWorkers({
       importPool,
+      storage,
       webhookPool,
       logger,
       config,

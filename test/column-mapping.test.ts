@@ -6,6 +6,7 @@ import { readJson, startTestService, type ImportBody, type TestService } from '.
 import { insertImport } from '../src/imports/import-queries.ts';
 import { runImport } from '../src/imports/run-import.ts';
 import { createLogger } from '../src/logger.ts';
+import { createFileStorage } from '../src/storage/file-storage.ts';
 
 // Column mapping (explicit, names, aliases) and header_row, through real uploads and the job.
 
@@ -150,6 +151,8 @@ describe('header_row', () => {
     await runImport(
       {
         pool: service.pool,
+        storage: createFileStorage(path.dirname(filePath)),
+        workDir: path.join(service.config.dataDir, 'work'),
         logger: createLogger({ level: 'silent', format: 'json' }),
         batchSize: 2,
         publicBaseUrl: service.url,

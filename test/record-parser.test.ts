@@ -51,7 +51,7 @@ describe.runIf(process.platform === 'linux')('the parser thread', () => {
     const filePath = path.join(dir, 'small.csv');
     await writeFile(filePath, 'sku,name,price\nP-1,One,1.00\nP-2,Two,2.00\n');
     const parser = startRecordParser({
-      filePath,
+      source: { kind: 'path', path: filePath },
       read: { delimiter: ',', maxRecordSize: 1 << 20, startByte: 15, startLine: 2 },
       width: 3,
       columns: [['sku', 0], ['name', 1], ['price', 2]],

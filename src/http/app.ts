@@ -5,6 +5,7 @@ import type { Pool } from '../db/pool.ts';
 import type { Heartbeat, SocketOptions } from '../events/event-socket.ts';
 import type { ImportEventHub } from '../events/import-event-hub.ts';
 import type { Logger } from '../logger.ts';
+import type { Storage } from '../storage/storage.ts';
 import { describeProblems } from '../products/product-schema.ts';
 import type { AppEnv } from './app-env.ts';
 import { requireApiKeyOrTicket } from './auth.ts';
@@ -29,7 +30,8 @@ import { registerWebhookDocs } from './webhook-docs.ts';
 export type AppDeps = {
   pool: Pool;
   logger: Logger;
-  dataDir: string;
+  /** Where uploads are stored (src/storage/). */
+  storage: Storage;
   maxUploadBytes: number;
   /** Every JSON body; the CSV upload has maxUploadBytes instead. */
   maxJsonBodyBytes: number;

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { recordAudit, type Actor } from '../audit/audit-log.ts';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { ConflictError, InvalidInputError, ShuttingDownError } from '../errors.ts';
@@ -9,13 +7,14 @@ import { currentTraceCarrier } from '../tracing/spans.ts';
 import { resolveImportOptions, uploadOptionsSchema, type UploadOptions } from './import-options.ts';
 import { addImportJob, claimIdempotencyKey, findIdempotencyKey, findImport, insertImport, type ImportRow } from './import-queries.ts';
 import { storeUpload, type UploadRequest } from './store-upload.ts';
+import type { Storage } from '../storage/storage.ts';
 
-export type CreateImportDeps = { pool: Pool; dataDir: string; maxUploadBytes: number; shutdownSignal: AbortSignal };
+export type CreateImportDeps = { pool: Pool; storage: Storage; maxUploadBytes: number; shutdownSignal: AbortSignal };
 
 class KeyAlreadyUsed extends Error {}
 
 /**
- * Streams the upload to DATA_DIR/uploads, then records the import, enqueues its job and writes the
+ * Streams the upload into storage (DATA_DIR/uploads, or STORAGE_URL), then records the import, enqueues its job and writes the
  * audit entry in one transaction: there is never an import without a job, nor a job without an
  * import. With an Idempotency-Key, a repeat of the same content returns the original import
  * (`replayed`), even when the repeats arrive at the same moment.
@@ -35,9 +34,10 @@ export async function createImport(
   const queryTemplate = queryOptions.template ? await findTemplate(deps.pool, actor.tenantId, queryOptions.template) : undefined;
   let resolved = resolveImportOptions(queryOptions, queryTemplate);
   const id = randomUUID();
-  const filePath = path.join(deps.dataDir, 'uploads', `${id}.csv`);
+  const filePath = deps.storage.locate(`${id}.csv`);
   const stored = await storeUpload(upload, {
-    filePath,
+    storage: deps.storage,
+    location: filePath,
     maxBytes: deps.maxUploadBytes,
     signal: deps.shutdownSignal,
     // Options sent as form fields before the file join the query's, before a byte is stored; a
@@ -81,7 +81,7 @@ export async function createImport(
     });
     return { row, replayed: false };
   } catch (error) {
-    await rm(filePath, { force: true });
+    await deps.storage.remove(filePath);
     if (!(error instanceof KeyAlreadyUsed)) throw error;
     return { row: await replay(deps.pool, actor.tenantId, idempotencyKey!, stored.sha256), replayed: true };
   }

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { CsvError, parse, type Parser } from 'csv-parse';
 import { FileLevelError } from './csv-header.ts';
 import { findInvalidUtf8 } from './utf8-scan.ts';
@@ -15,6 +16,16 @@ export type CsvRecord = {
   /** Some of the record's bytes are not UTF-8; its decoded text holds U+FFFD and must not be stored. */
   invalidUtf8: boolean;
 };
+
+/**
+ * Where a file's bytes come from: a local path, or a function that opens a stream of them from a
+ * byte offset (a file in S3 storage, src/storage/).
+ */
+export type ByteSource = string | ((start: number) => Readable);
+
+export function openBytes(source: ByteSource, start: number, highWaterMark: number): Readable {
+  return typeof source === 'string' ? createReadStream(source, { start, highWaterMark }) : source(start);
+}
 
 export type ReadOptions = {
   delimiter: string;
@@ -35,7 +46,7 @@ export type ReadOptions = {
  * here: skipped empty lines from the record's context, line breaks inside fields from the values.
  * Bytes that are not UTF-8 are found before parsing and pinned on the records that hold them.
  */
-export async function* readCsvRecords(filePath: string, options: ReadOptions): AsyncGenerator<CsvRecord[]> {
+export async function* readCsvRecords(source: ByteSource, options: ReadOptions): AsyncGenerator<CsvRecord[]> {
   const startByte = options.startByte ?? 0;
   let pending: CsvRecord[] = [];
   let nextLine = options.startLine ?? 1;
@@ -66,7 +77,7 @@ export async function* readCsvRecords(filePath: string, options: ReadOptions): A
   parser.on('error', () => {}); // surfaced through the write/end callbacks below
   parser.resume();
 
-  const file = createReadStream(filePath, { start: startByte, highWaterMark: 16 * 1024 });
+  const file = openBytes(source, startByte, 16 * 1024);
   let offset = startByte;
   let carry: Buffer = Buffer.alloc(0); // an incomplete UTF-8 sequence cut by the chunk boundary
   try {

@@ -1,8 +1,12 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream } from 'node:stream/web';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BatchBuilder, type EncodedBatch } from './batch-builder.ts';
 import { FileLevelError } from './csv-header.ts';
+import type { ByteSource } from './read-csv-records.ts';
 import { scanCsvRecords } from './scan-csv-records.ts';
 import type { ParseJob, ParserCommand, ParserMessage } from './record-parser.ts';
 
@@ -31,7 +35,13 @@ function encodeIntoSpare(text: string): Uint8Array {
 
 let credits = MAX_AHEAD;
 let wake: (() => void) | undefined;
+const opening = new Map<number, (stream: ReadableStream<Uint8Array>) => void>();
 port.on('message', (message: ParserCommand) => {
+  if (message.type === 'opened') {
+    opening.get(message.id)?.(message.stream);
+    opening.delete(message.id);
+    return;
+  }
   if (message.type === 'recycle') {
     spare.push(message.buffer);
     return;
@@ -53,6 +63,22 @@ function lowerThreadPriority(): void {
   } catch {
     // elsewhere, or not permitted: the same work at the same priority
   }
+}
+
+/** The file's bytes from `start`: read here, or asked of the main thread (ParseJob.source). */
+function byteSource(): ByteSource {
+  if (job.source.kind === 'path') return job.source.path;
+  let ids = 0;
+  return (start) => {
+    const bytes = new PassThrough({ highWaterMark: 64 * 1024 });
+    const id = ++ids;
+    opening.set(id, (stream) => {
+      // Destroying `bytes` (the reader stopped early) cancels the stream, and so the main thread's read.
+      pipeline(Readable.fromWeb(stream), bytes).catch((error: unknown) => bytes.destroy(error as Error));
+    });
+    send({ type: 'open', id, start });
+    return bytes;
+  };
 }
 
 function send(message: ParserMessage): void {
@@ -84,7 +110,7 @@ function take(): EncodedBatch {
 }
 try {
   let clock = performance.now();
-  for await (const chunk of scanCsvRecords(job.filePath, job.read)) {
+  for await (const chunk of scanCsvRecords(byteSource(), job.read)) {
     let mark = performance.now();
     parseMs += mark - clock;
     for (const record of chunk) {

@@ -1,4 +1,6 @@
 import { on } from 'node:events';
+import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 import { Worker } from 'node:worker_threads';
 import type { ProductField } from '../products/product-values.ts';
 import type { EncodedBatch } from './batch-builder.ts';
@@ -6,7 +8,12 @@ import { FileLevelError } from './csv-header.ts';
 import type { ReadOptions } from './read-csv-records.ts';
 
 export type ParseJob = {
-  filePath: string;
+  /**
+   * A local file the thread reads itself, or `main-thread`: the thread asks the main thread for
+   * each stream of bytes it needs (a file in S3 storage: the S3 client stays out of the thread,
+   * where it would add ~35 MB).
+   */
+  source: { kind: 'path'; path: string } | { kind: 'main-thread' };
   read: ReadOptions;
   width: number;
   columns: [ProductField, number][];
@@ -19,19 +26,27 @@ export type ParseJob = {
 };
 
 /** From the main thread: a batch was taken (the worker may parse one more), or its bytes are free again. */
-export type ParserCommand = { type: 'ack' } | { type: 'recycle'; buffer: ArrayBuffer };
+export type ParserCommand =
+  | { type: 'ack' }
+  | { type: 'recycle'; buffer: ArrayBuffer }
+  | { type: 'opened'; id: number; stream: ReadableStream<Uint8Array> };
 
 export type ParserMessage =
   | { type: 'batch'; batch: EncodedBatch }
   | { type: 'failed'; message: string }
-  | { type: 'end' };
+  | { type: 'end' }
+  /** The thread needs the file's bytes from `start` (job.source `main-thread`). */
+  | { type: 'open'; id: number; start: number };
 
 /**
  * Parses an import's file in a worker thread (record-parser-worker.ts) and hands its batches over
  * in file order. `ack()` after taking a batch lets the worker run on; `stop()` ends it whenever
  * the caller stops early (pause, cancel, error).
  */
-export function startRecordParser(job: ParseJob, options: { compileCacheDir?: string } = {}) {
+export function startRecordParser(
+  job: ParseJob,
+  options: { compileCacheDir?: string; openBytes?: (start: number) => Readable } = {},
+) {
   const worker = new Worker(new URL('./record-parser-worker.ts', import.meta.url), {
     workerData: job,
     // A thread compiles (and strips the types of) its modules afresh unless given a cache.
@@ -51,8 +66,15 @@ export function startRecordParser(job: ParseJob, options: { compileCacheDir?: st
   // ended, its writer sessions idle).
   // 'error' (an unexpected failure in the worker) makes the iteration throw; 'exit' ends it.
   const messages = on(worker, 'message', { close: ['exit'] }) as AsyncIterableIterator<[ParserMessage]>;
+  // The bytes cross as a web stream (transferred: the thread reads it with backpressure).
+  worker.on('message', (message: ParserMessage) => {
+    if (message.type !== 'open') return;
+    const stream = Readable.toWeb(options.openBytes!(message.start)) as ReadableStream<Uint8Array>;
+    worker.postMessage({ type: 'opened', id: message.id, stream } satisfies ParserCommand, [stream as never]);
+  });
   async function* batches(): AsyncGenerator<EncodedBatch> {
     for await (const [message] of messages) {
+      if (message.type === 'open') continue; // answered above
       if (message.type === 'batch') yield message.batch;
       else if (message.type === 'failed') throw new FileLevelError(message.message);
       else return;

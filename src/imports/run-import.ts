@@ -1,20 +1,23 @@
-import { existsSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
 import { checkErrorPolicy } from './check-error-policy.ts';
-import { convertXlsxForImport, removeConvertedCsv } from './convert-xlsx.ts';
+import { convertedCsvPath, convertXlsxForImport, removeConvertedCsv } from './convert-xlsx.ts';
 import { deleteHeldRows, HeldRowsLostError, restartHeldImport, settleHeldRows } from './settle-held-rows.ts';
 import { createBatchWriter, ImportNotProcessingError, prepareWriterSession, releaseWriterSession } from './batch-writer.ts';
 import { describeDelimiter, detectDelimiter, FileLevelError, mapHeader } from './csv-header.ts';
 import { finishImport } from './finish-import.ts';
 import { addImportJob, findImportById, markImportProcessing, recordImportHeader, setImportHeader, type ImportRow } from './import-queries.ts';
-import { readCsvRecords, type CsvRecord, type ReadOptions } from './read-csv-records.ts';
+import { openBytes, readCsvRecords, type ByteSource, type CsvRecord, type ReadOptions } from './read-csv-records.ts';
 import { startRecordParser } from './record-parser.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
 import { countImportRows, countImportStages, countInProgress } from '../metrics/import-metrics.ts';
+import { isS3Location, type Storage } from '../storage/storage.ts';
 
 export type ImportLimits = { maxRecordSize: number; maxColumns: number; maxRecords: number };
 
@@ -26,6 +29,10 @@ export type ImportAttempt = { isLast: boolean; trace?: TraceCarrier };
 
 export type ImportDeps = {
   pool: Pool;
+  /** Where uploads are (imports.file_path is a location in it). */
+  storage: Storage;
+  /** A local folder for what an import needs on disk: a workbook from S3 storage and its CSV. */
+  workDir: string;
   logger: Logger;
   batchSize: number;
   publicBaseUrl: string;
@@ -57,13 +64,12 @@ async function runImportJob(deps: ImportDeps, importId: string, attempt: ImportA
     // Finished already, or cancelled before it started: only its file may be left to remove.
     const row = await findImportById(deps.pool, importId);
     await deleteHeldRows(deps.pool, importId); // a run that ended it and stopped before its clean-up
-    if (row) await removeConvertedCsv(row.file_path);
-    if (row) await rm(row.file_path, { force: true });
+    if (row) await removeFiles(deps, row);
     log.info({ status: row?.status }, 'import already finished; nothing to do');
     return;
   }
   try {
-    if (!existsSync(started.file_path)) throw new FileLevelError('The uploaded file is no longer on the server');
+    if (!(await deps.storage.exists(started.file_path))) throw new FileLevelError('The uploaded file is no longer on the server');
     const rows = countImportRows(started);
     if ((await loadFile(deps, started, log, rows)) === 'paused') {
       await addImportJob(deps.pool, importId, attempt.trace);
@@ -100,28 +106,55 @@ async function runImportJob(deps: ImportDeps, importId: string, attempt: ImportA
     }
   }
   await deleteHeldRows(deps.pool, importId); // a finished dry-run or atomic import's, if any
-  await removeConvertedCsv(started.file_path); // before the upload: once it is gone, so is everything
-  await rm(started.file_path, { force: true });
+  await removeFiles(deps, started);
+}
+
+/**
+ * Where a workbook is converted: next to the upload in file storage, else a copy in workDir (made
+ * by the first run on this machine; a run elsewhere converts again, to the same bytes).
+ */
+function localWorkbookPath(deps: ImportDeps, imp: ImportRow): string {
+  return isS3Location(imp.file_path) ? path.join(deps.workDir, `${imp.id}.xlsx`) : imp.file_path;
+}
+
+/** The converted CSV first, then the upload: once the upload is gone, so is everything. */
+async function removeFiles(deps: ImportDeps, imp: ImportRow): Promise<void> {
+  const workbook = localWorkbookPath(deps, imp);
+  await removeConvertedCsv(workbook);
+  if (workbook !== imp.file_path) await rm(workbook, { force: true });
+  await deps.storage.remove(imp.file_path);
+}
+
+/** An .xlsx upload on this machine's disk (yauzl reads a ZIP at random places): copied from S3 when it is there. */
+async function localWorkbook(deps: ImportDeps, imp: ImportRow): Promise<string> {
+  const local = localWorkbookPath(deps, imp);
+  if (local === imp.file_path || existsSync(convertedCsvPath(local))) return local; // converted here before
+  await mkdir(deps.workDir, { recursive: true });
+  await pipeline(deps.storage.read(imp.file_path), createWriteStream(local));
+  return local;
 }
 
 async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: ReturnType<typeof countImportRows>): Promise<Outcome> {
+  // A local file is read where it is (the parser thread opens it itself); a stored object through storage.
+  let source: ByteSource = isS3Location(imp.file_path) ? (start) => deps.storage.read(imp.file_path, { start }) : imp.file_path;
   if (imp.file_format === 'xlsx') {
     // The worksheet as a CSV next to the upload (made once, reused on resume); read like any CSV from here on.
     const options = { sheet: imp.options.sheet, headerRow: imp.options.header_row };
-    const csv = await convertXlsxForImport(imp.file_path, options, { log, signal: deps.shutdownSignal, compileCacheDir: deps.compileCacheDir });
+    const workbook = await localWorkbook(deps, imp);
+    const csv = await convertXlsxForImport(workbook, options, { log, signal: deps.shutdownSignal, compileCacheDir: deps.compileCacheDir });
     if (csv === null) return 'paused'; // shutting down mid-conversion: the continuation converts again
-    imp = { ...imp, file_path: csv };
+    source = csv;
   }
   // header_row=N: the N-1 lines above the header (titles, notes) are skipped unparsed; line
   // numbers stay those of the file. A run after the header was recorded (a continuation) finds
   // the applied mapping on the import: it names every column, so it gives the same columns again.
   const headerRow = imp.options.header_row ?? 1;
-  const headerStart = await findLineStart(imp.file_path, headerRow);
+  const headerStart = await findLineStart(source, headerRow);
   const beyondEnd = `The file ends before line ${headerRow}, where header_row says the header is`;
   if (headerStart === undefined) throw new FileLevelError(beyondEnd);
-  const { delimiter, detected } = detectDelimiter(await readFirstLine(imp.file_path, headerStart), imp.mapping);
+  const { delimiter, detected } = detectDelimiter(await readFirstLine(source, headerStart), imp.mapping);
   const read: ReadOptions = { delimiter, maxRecordSize: deps.limits.maxRecordSize };
-  const header = await readHeader(imp.file_path, { ...read, startByte: headerStart, startLine: headerRow });
+  const header = await readHeader(source, { ...read, startByte: headerStart, startLine: headerRow });
   if (!header && headerRow > 1) throw new FileLevelError(beyondEnd);
   if (!header || header.fields.every((name) => name.trim() === '')) {
     throw new FileLevelError('The file is empty: expected a header line with at least sku and name');
@@ -139,7 +172,7 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: Ret
   const resume = Number(imp.checkpoint_byte) > 0;
   if (resume) log.info({ byte: Number(imp.checkpoint_byte), line: Number(imp.checkpoint_line) }, 'resuming from checkpoint');
   const parser = startRecordParser({
-    filePath: imp.file_path,
+    source: typeof source === 'string' ? { kind: 'path', path: source } : { kind: 'main-thread' },
     read: {
       ...read,
       startByte: resume ? Number(imp.checkpoint_byte) : header.endByte,
@@ -151,7 +184,7 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: Ret
     maxRecords: deps.limits.maxRecords,
     recordsBefore: Number(imp.rows_processed),
     target: { tenantId: imp.tenant_id, importId: imp.id },
-  }, { compileCacheDir: deps.compileCacheDir });
+  }, { compileCacheDir: deps.compileCacheDir, openBytes: typeof source === 'string' ? undefined : source });
   // Two connections: two batches are written at once (batch-writer.ts), committed in order.
   const clients: PoolClient[] = [];
   try {
@@ -213,8 +246,8 @@ async function writeBatches(
   return 'finished';
 }
 
-async function readHeader(filePath: string, options: ReadOptions): Promise<CsvRecord | undefined> {
-  const records = readCsvRecords(filePath, options);
+async function readHeader(source: ByteSource, options: ReadOptions): Promise<CsvRecord | undefined> {
+  const records = readCsvRecords(source, options);
   try {
     const first = await records.next();
     return first.done ? undefined : first.value[0];
@@ -227,15 +260,22 @@ async function readHeader(filePath: string, options: ReadOptions): Promise<CsvRe
  * The header line as text, for delimiter detection: the first non-empty line in the 64 KiB from
  * `start` (csv-parse skips empty lines too).
  */
-async function readFirstLine(filePath: string, start: number): Promise<string> {
-  const file = await open(filePath);
+async function readFirstLine(source: ByteSource, start: number): Promise<string> {
+  const LIMIT = 64 * 1024;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const bytes = openBytes(source, start, LIMIT);
   try {
-    const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(64 * 1024), position: start });
-    const text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
-    return text.split(/\r?\n/).find((line) => line !== '') ?? '';
+    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= LIMIT) break;
+    }
   } finally {
-    await file.close();
+    bytes.destroy();
   }
+  const text = Buffer.concat(chunks).subarray(0, LIMIT).toString('utf8').replace(/^\uFEFF/, '');
+  return text.split(/\r?\n/).find((line) => line !== '') ?? '';
 }
 
 /**
@@ -243,22 +283,20 @@ async function readFirstLine(filePath: string, start: number): Promise<string> {
  * has fewer line breaks. The lines before it are not parsed: they may hold anything, an unbalanced
  * quote included.
  */
-async function findLineStart(filePath: string, line: number): Promise<number | undefined> {
+async function findLineStart(source: ByteSource, line: number): Promise<number | undefined> {
   if (line <= 1) return 0;
-  const file = await open(filePath);
+  const bytes = openBytes(source, 0, 64 * 1024);
   try {
-    const buffer = Buffer.alloc(64 * 1024);
     let breaks = 0;
-    for (let position = 0; ; ) {
-      const { bytesRead } = await file.read({ buffer, position });
-      if (bytesRead === 0) return undefined;
-      const chunk = buffer.subarray(0, bytesRead);
+    let position = 0;
+    for await (const chunk of bytes as AsyncIterable<Buffer>) {
       for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, at + 1)) {
         if (++breaks === line - 1) return position + at + 1;
       }
-      position += bytesRead;
+      position += chunk.length;
     }
+    return undefined;
   } finally {
-    await file.close();
+    bytes.destroy();
   }
 }

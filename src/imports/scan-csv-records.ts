@@ -1,6 +1,5 @@
 import { isAscii, isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
-import { type CsvRecord, countLineBreaks, type ReadOptions, readCsvRecords } from './read-csv-records.ts';
+import { type ByteSource, type CsvRecord, countLineBreaks, openBytes, type ReadOptions, readCsvRecords } from './read-csv-records.ts';
 
 // The fast path of reading an import's records: the same records as readCsvRecords (csv-parse),
 // found with String.indexOf over text decoded a chunk at a time instead of csv-parse's loop over
@@ -33,10 +32,10 @@ export type ScanOptions = ReadOptions & {
   onFallback?: (fromByte: number) => void;
 };
 
-export async function* scanCsvRecords(filePath: string, options: ScanOptions): AsyncGenerator<CsvRecord[]> {
+export async function* scanCsvRecords(source: ByteSource, options: ScanOptions): AsyncGenerator<CsvRecord[]> {
   const { delimiter, maxRecordSize } = options;
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
-    yield* readCsvRecords(filePath, options);
+    yield* readCsvRecords(source, options);
     return;
   }
   const delimiterCode = delimiter.charCodeAt(0);
@@ -50,7 +49,7 @@ export async function* scanCsvRecords(filePath: string, options: ScanOptions): A
   let carry: Buffer | undefined; // the start of a UTF-8 sequence cut by the end of the last chunk
   let fallback = false;
 
-  const file = createReadStream(filePath, { start: startByte, highWaterMark: options.chunkSize ?? 64 * 1024 });
+  const file = openBytes(source, startByte, options.chunkSize ?? 64 * 1024);
   try {
     for await (const chunk of file as AsyncIterable<Buffer>) {
       const bytes = carry ? Buffer.concat([carry, chunk]) : chunk;
@@ -77,7 +76,7 @@ export async function* scanCsvRecords(filePath: string, options: ScanOptions): A
   }
   if (fallback) {
     options.onFallback?.(textByte);
-    yield* readCsvRecords(filePath, { ...options, startByte: textByte, startLine: nextLine, recordDelimiter });
+    yield* readCsvRecords(source, { ...options, startByte: textByte, startLine: nextLine, recordDelimiter });
   }
 
   /**

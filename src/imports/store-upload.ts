@@ -1,9 +1,5 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -11,18 +7,19 @@ import busboy from 'busboy';
 import { InvalidInputError, ShuttingDownError, UploadRejectedError } from '../errors.ts';
 import { decodeStage, gzipStage, type UploadFormat } from './decode-upload.ts';
 import type { Encoding } from './import-options.ts';
+import type { Storage } from '../storage/storage.ts';
 
 export type { UploadFormat } from './decode-upload.ts';
 
 /**
  * `bytes` and `sha256` describe the file as sent (compressed, in its own encoding); what is stored
- * at `path` is its text decompressed and in UTF-8 (or a ZIP archive as sent: `format` xlsx).
+ * at `location` is its text decompressed and in UTF-8 (or a ZIP archive as sent: `format` xlsx).
  * `encoding`: the one applied ('utf-8', 'windows-1252', 'utf-16le' …); `warnings` say what the
  * import should know (a file read as Windows-1252). `fields`: multipart form fields sent before
  * the file (upload options), as text; `lateFields`: names of the fields sent after it.
  */
 export type StoredUpload = {
-  path: string;
+  location: string;
   bytes: number;
   sha256: string;
   filename: string | null;
@@ -40,7 +37,8 @@ export type StoredUpload = {
  */
 export type ResolveEncoding = (fields: Record<string, string>) => Encoding | Promise<Encoding>;
 
-type StoreOptions = { filePath: string; maxBytes: number; signal?: AbortSignal; resolveEncoding?: ResolveEncoding };
+/** `location`: where in `storage` the file goes (storage.locate). */
+type StoreOptions = { storage: Storage; location: string; maxBytes: number; signal?: AbortSignal; resolveEncoding?: ResolveEncoding };
 
 /**
  * The request, and under @hono/node-server the Node request it came from. The body is read from
@@ -59,7 +57,7 @@ const RAW_CSV_TYPES = [
 ];
 
 /**
- * Streams an uploaded CSV (raw body or multipart field `file`) to `filePath`, hashing it on the
+ * Streams an uploaded CSV (raw body or multipart field `file`) into storage, hashing it on the
  * way, never holding it in memory; a gzip body (Content-Encoding: gzip, or the gzip magic bytes)
  * is decompressed and text in another encoding converted to UTF-8 on the way (decode-upload.ts).
  * MAX_UPLOAD_BYTES (`maxBytes`) caps both what is received and what is stored. Whatever goes
@@ -75,7 +73,6 @@ export async function storeUpload({ request, incoming }: UploadRequest, options:
   const contentType = (request.headers.get('content-type') ?? '').toLowerCase();
   const mediaType = contentType.split(';')[0]!.trim();
   const gzipped = gzipContentEncoding(request.headers.get('content-encoding'));
-  await mkdir(path.dirname(options.filePath), { recursive: true });
   const body = incoming ? readWithoutOwning(incoming) : Readable.fromWeb(request.body as WebReadableStream<Uint8Array>);
   // On shutdown an upload in progress is cut short with 503: the client can retry elsewhere.
   const onAbort = () => body.destroy(new ShuttingDownError('The server is shutting down: retry the upload shortly'));
@@ -91,11 +88,11 @@ export async function storeUpload({ request, incoming }: UploadRequest, options:
       );
     }
     const encoding = (await options.resolveEncoding?.({})) ?? 'auto';
-    const stored = await writeDecoded(body, options.filePath, { maxBytes: options.maxBytes, encoding, gunzip: gzipped });
+    const stored = await writeDecoded(body, options, { maxBytes: options.maxBytes, encoding, gunzip: gzipped });
     return { ...stored, filename: sanitizeFilename(request.headers.get('x-filename')), fields: {}, lateFields: [] };
   } catch (error) {
     body.destroy();
-    await rm(options.filePath, { force: true });
+    await options.storage.remove(options.location).catch(() => {}); // the error to report is the first one
     throw error;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
@@ -149,7 +146,7 @@ async function storeMultipartFile(
     writing = (async () => {
       // busboy holds the rest of the body back until the file part is read
       const encoding = (await options.resolveEncoding?.(sentFields)) ?? 'auto';
-      const stored = await writeDecoded(stream, options.filePath, { maxBytes: options.maxBytes, encoding, gunzip: false });
+      const stored = await writeDecoded(stream, options, { maxBytes: options.maxBytes, encoding, gunzip: false });
       return { ...stored, filename: sanitizeFilename(info.filename), fields: sentFields, lateFields };
     })();
     // A refused file stops the form at once (nothing else would read the rest of the body).
@@ -190,7 +187,7 @@ export function gzipContentEncoding(header: string | null): boolean {
  */
 async function writeDecoded(
   source: Readable,
-  filePath: string,
+  target: { storage: Storage; location: string },
   options: { maxBytes: number; encoding: Encoding; gunzip: boolean },
 ): Promise<Omit<StoredUpload, 'filename' | 'fields' | 'lateFields'>> {
   const { maxBytes } = options;
@@ -216,18 +213,17 @@ async function writeDecoded(
     tooLarge: () => tooLarge(maxBytes, gzipped ? 'once decompressed' : 'once converted to UTF-8'),
   });
   const gunzip = gzipStage({ force: options.gunzip, onGzip: () => (gzipped = true) });
-  const file = createWriteStream(filePath);
+  const file = await target.storage.create(target.location);
   try {
-    await pipeline(source, meter, gunzip, decoded.stage, file);
+    await pipeline(source, meter, gunzip, decoded.stage, file.stream);
+    await file.finish();
   } catch (error) {
-    // The file is opened asynchronously: removing it before the stream has closed could let the
-    // open create it again afterwards (seen under load: a refused upload left its file behind).
-    if (!file.closed) await once(file, 'close');
+    await file.abort();
     throw error;
   }
   if (bytes === 0 || decoded.result.storedBytes === 0) throw emptyUpload();
   const { format, encoding, warnings } = decoded.result;
-  return { path: filePath, bytes, sha256: hash.digest('hex'), format, encoding, warnings };
+  return { location: target.location, bytes, sha256: hash.digest('hex'), format, encoding, warnings };
 }
 
 /**

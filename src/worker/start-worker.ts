@@ -8,12 +8,14 @@ import type { Config } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
 import { IMPORT_TASK } from '../imports/import-queries.ts';
 import type { Logger } from '../logger.ts';
+import type { Storage } from '../storage/storage.ts';
 import { DELIVER_WEBHOOK_TASK } from '../webhooks/webhook-queries.ts';
 import { toGraphileLogger } from './graphile-logger.ts';
 import { startWorkerRegistry } from './worker-registry.ts';
 
 export type WorkerDeps = {
   importPool: Pool;
+  storage: Storage;
   webhookPool: Pool;
   logger: Logger;
   config: Pick<
@@ -67,6 +69,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
       taskList: {
         [IMPORT_TASK]: createImportProductsCsvTask({
           pool: deps.importPool,
+          storage: deps.storage,
+          workDir: path.join(deps.config.dataDir, 'work'),
           logger,
           batchSize: deps.config.batchSize,
           publicBaseUrl: deps.publicBaseUrl,

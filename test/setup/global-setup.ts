@@ -8,6 +8,7 @@ import { createDatabaseIfMissing, withDatabaseName } from '../../src/db/open-dat
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/logger.ts';
 import { findChromium } from '../helpers/browser.ts';
+import { s3ServerAvailable } from '../helpers/s3-server.ts';
 
 export const TEMPLATE_DATABASE = 'lading_template';
 
@@ -23,6 +24,13 @@ export default async function setup(project: TestProject) {
   if (!findChromium()) {
     if (process.env.CI) throw new Error('CI needs Chromium for the console tests: apt-get install -y chromium (or set CHROMIUM_PATH)');
     process.stdout.write('Browser tests did not run: no Chromium here. Install it (sudo apt-get install chromium) or set CHROMIUM_PATH, then npm test.\n');
+  }
+  // S3 storage is tested against a real server, OpenStack Swift: required in CI, skipped elsewhere.
+  if (!s3ServerAvailable()) {
+    if (process.env.CI) throw new Error('CI needs OpenStack Swift for the S3 storage tests: apt-get install -y swift-proxy swift-object swift-container swift-account');
+    process.stdout.write(
+      'S3 storage tests did not run: no OpenStack Swift here. Install it (sudo apt-get install swift-proxy swift-object swift-container swift-account), then npm test.\n',
+    );
   }
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lading-test-'));
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'warn', format: 'json', fd: 2 });

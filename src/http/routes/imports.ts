@@ -11,13 +11,14 @@ import { importPreviewSchema, previewImport } from '../../imports/preview-import
 import { importViewSchema, toImportView } from '../../imports/import-view.ts';
 import { listRejectedRecords, listTenantImports } from '../../imports/list-imports.ts';
 import { actorOf } from '../actor.ts';
+import type { Storage } from '../../storage/storage.ts';
 import type { AppEnv } from '../app-env.ts';
 import { bearerSecurity, errorResponses, json, pageOf } from '../openapi.ts';
 import { decodeCursor, toPage } from '../pagination.ts';
 
 export type ImportRoutesDeps = {
   pool: Pool;
-  dataDir: string;
+  storage: Storage;
   maxUploadBytes: number;
   shutdownSignal: AbortSignal;
   publicBaseUrl: string;
