@@ -42,6 +42,8 @@ const configSchema = z.object({
   MAX_FIELD_SIZE: integer(1024, 256 * 1024 ** 2).optional(),
   MAX_COLUMNS: integer(2, 100_000).default(500),
   MAX_RECORDS: integer(1, Number.MAX_SAFE_INTEGER).default(50_000_000),
+  // 0: no chunks. Unset: 16 MiB in an api process (its imports always run in other processes), else 0.
+  IMPORT_CHUNK_BYTES: integer(0, Number.MAX_SAFE_INTEGER).optional(),
   IMPORT_JOB_TIME_BUDGET_MS: integer(1000, 24 * 3600_000).default(300_000),
   SHUTDOWN_TIMEOUT_MS: integer(1000, 3600_000).default(25_000),
   WORKER_STALE_AFTER_MS: integer(1000, 3600_000).default(30_000),
@@ -119,6 +121,11 @@ export type Config = {
   /** Requests per API key per window, in this process; requests 0 = no limit. */
   rateLimit: { requests: number; windowSeconds: number };
   batchSize: number;
+  /**
+   * An upload longer than this is cut into chunks of at least this many bytes, which any worker
+   * parses while the import's job writes them in order (src/imports/chunk-boundaries.ts); 0: never.
+   */
+  importChunkBytes: number;
   limits: {
     /** Longest record (and so field), in characters. */
     maxRecordSize: number;
@@ -215,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { isTerminal?: boole
     maxJsonBodyBytes: c.MAX_JSON_BODY_BYTES,
     rateLimit: { requests: c.RATE_LIMIT_REQUESTS, windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS },
     batchSize: c.BATCH_SIZE,
+    importChunkBytes: c.IMPORT_CHUNK_BYTES ?? (c.LADING_ROLE === 'api' ? 16 * 1024 ** 2 : 0),
     limits: { maxRecordSize: c.MAX_RECORD_SIZE ?? c.MAX_FIELD_SIZE ?? 1024 ** 2, maxColumns: c.MAX_COLUMNS, maxRecords: c.MAX_RECORDS },
     importJobTimeBudgetMs: c.IMPORT_JOB_TIME_BUDGET_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,

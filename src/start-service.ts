@@ -70,6 +70,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
           pool,
           logger,
           storage,
+          chunking: { bytes: config.importChunkBytes, batchSize: config.batchSize },
           maxUploadBytes: config.maxUploadBytes,
           maxJsonBodyBytes: config.maxJsonBodyBytes,
           rateLimit: config.rateLimit,

@@ -32,6 +32,8 @@ export type AppDeps = {
   logger: Logger;
   /** Where uploads are stored (src/storage/). */
   storage: Storage;
+  /** Uploads longer than `bytes` are cut into chunks for many workers (0: never). */
+  chunking: { bytes: number; batchSize: number };
   maxUploadBytes: number;
   /** Every JSON body; the CSV upload has maxUploadBytes instead. */
   maxJsonBodyBytes: number;

@@ -7,9 +7,17 @@ import { currentTraceCarrier } from '../tracing/spans.ts';
 import { resolveImportOptions, uploadOptionsSchema, type UploadOptions } from './import-options.ts';
 import { addImportJob, claimIdempotencyKey, findIdempotencyKey, findImport, insertImport, type ImportRow } from './import-queries.ts';
 import { storeUpload, type UploadRequest } from './store-upload.ts';
+import { insertImportChunks } from './chunk-queries.ts';
 import type { Storage } from '../storage/storage.ts';
 
-export type CreateImportDeps = { pool: Pool; storage: Storage; maxUploadBytes: number; shutdownSignal: AbortSignal };
+export type CreateImportDeps = {
+  pool: Pool;
+  storage: Storage;
+  /** Uploads longer than `bytes` are cut into chunks for many workers (0: never). */
+  chunking: { bytes: number; batchSize: number };
+  maxUploadBytes: number;
+  shutdownSignal: AbortSignal;
+};
 
 class KeyAlreadyUsed extends Error {}
 
@@ -38,6 +46,9 @@ export async function createImport(
   const stored = await storeUpload(upload, {
     storage: deps.storage,
     location: filePath,
+    // Once the options are known (form fields come before the file): header_row says where records start.
+    chunking: () =>
+      deps.chunking.bytes > 0 ? { chunkBytes: deps.chunking.bytes, batchSize: deps.chunking.batchSize, headerRow: resolved.options.header_row } : undefined,
     maxBytes: deps.maxUploadBytes,
     signal: deps.shutdownSignal,
     // Options sent as form fields before the file join the query's, before a byte is stored; a
@@ -70,6 +81,7 @@ export async function createImport(
         const claimed = await claimIdempotencyKey(client, { tenantId: actor.tenantId, key: idempotencyKey, sha256: stored.sha256, importId: id });
         if (!claimed) throw new KeyAlreadyUsed();
       }
+      await insertImportChunks(client, id, stored.chunkStarts);
       await addImportJob(client, id, currentTraceCarrier()); // the job's spans join this request's trace
       await recordAudit(client, actor, {
         action: 'import.created',

@@ -21,10 +21,12 @@ export type CsvRecord = {
  * Where a file's bytes come from: a local path, or a function that opens a stream of them from a
  * byte offset (a file in S3 storage, src/storage/).
  */
-export type ByteSource = string | ((start: number) => Readable);
+export type ByteSource = string | ((start: number, end: number | undefined) => Readable);
 
-export function openBytes(source: ByteSource, start: number, highWaterMark: number): Readable {
-  return typeof source === 'string' ? createReadStream(source, { start, highWaterMark }) : source(start);
+/** The bytes from `start` to `end` (exclusive; the end of the file when undefined). */
+export function openBytes(source: ByteSource, start: number, highWaterMark: number, end?: number): Readable {
+  if (typeof source !== 'string') return source(start, end);
+  return createReadStream(source, { start, highWaterMark, ...(end !== undefined ? { end: end - 1 } : {}) });
 }
 
 export type ReadOptions = {
@@ -34,6 +36,8 @@ export type ReadOptions = {
   /** Resume point: a checkpoint's byte offset and line (0 and 1 from the start). */
   startByte?: number;
   startLine?: number;
+  /** Where to stop reading (a chunk's end, a record boundary); the end of the file when absent. */
+  endByte?: number;
   /** The record delimiter already found (csv-parse finds it at the first line end otherwise). */
   recordDelimiter?: string;
 };
@@ -77,7 +81,7 @@ export async function* readCsvRecords(source: ByteSource, options: ReadOptions):
   parser.on('error', () => {}); // surfaced through the write/end callbacks below
   parser.resume();
 
-  const file = openBytes(source, startByte, 16 * 1024);
+  const file = openBytes(source, startByte, 16 * 1024, options.endByte);
   let offset = startByte;
   let carry: Buffer = Buffer.alloc(0); // an incomplete UTF-8 sequence cut by the chunk boundary
   try {

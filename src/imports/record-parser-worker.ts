@@ -69,14 +69,14 @@ function lowerThreadPriority(): void {
 function byteSource(): ByteSource {
   if (job.source.kind === 'path') return job.source.path;
   let ids = 0;
-  return (start) => {
+  return (start, end) => {
     const bytes = new PassThrough({ highWaterMark: 64 * 1024 });
     const id = ++ids;
     opening.set(id, (stream) => {
       // Destroying `bytes` (the reader stopped early) cancels the stream, and so the main thread's read.
       pipeline(Readable.fromWeb(stream), bytes).catch((error: unknown) => bytes.destroy(error as Error));
     });
-    send({ type: 'open', id, start });
+    send({ type: 'open', id, start, end });
     return bytes;
   };
 }

@@ -36,7 +36,7 @@ export type ParserMessage =
   | { type: 'failed'; message: string }
   | { type: 'end' }
   /** The thread needs the file's bytes from `start` (job.source `main-thread`). */
-  | { type: 'open'; id: number; start: number };
+  | { type: 'open'; id: number; start: number; end: number | undefined };
 
 /**
  * Parses an import's file in a worker thread (record-parser-worker.ts) and hands its batches over
@@ -45,7 +45,7 @@ export type ParserMessage =
  */
 export function startRecordParser(
   job: ParseJob,
-  options: { compileCacheDir?: string; openBytes?: (start: number) => Readable } = {},
+  options: { compileCacheDir?: string; openBytes?: (start: number, end: number | undefined) => Readable } = {},
 ) {
   const worker = new Worker(new URL('./record-parser-worker.ts', import.meta.url), {
     workerData: job,
@@ -69,7 +69,7 @@ export function startRecordParser(
   // The bytes cross as a web stream (transferred: the thread reads it with backpressure).
   worker.on('message', (message: ParserMessage) => {
     if (message.type !== 'open') return;
-    const stream = Readable.toWeb(options.openBytes!(message.start)) as ReadableStream<Uint8Array>;
+    const stream = Readable.toWeb(options.openBytes!(message.start, message.end)) as ReadableStream<Uint8Array>;
     worker.postMessage({ type: 'opened', id: message.id, stream } satisfies ParserCommand, [stream as never]);
   });
   async function* batches(): AsyncGenerator<EncodedBatch> {

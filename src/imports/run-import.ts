@@ -15,6 +15,8 @@ import { finishImport } from './finish-import.ts';
 import { addImportJob, findImportById, markImportProcessing, recordImportHeader, setImportHeader, type ImportRow } from './import-queries.ts';
 import { openBytes, readCsvRecords, type ByteSource, type CsvRecord, type ReadOptions } from './read-csv-records.ts';
 import { startRecordParser } from './record-parser.ts';
+import { addChunkJobs, deleteImportChunks, listImportChunks } from './chunk-queries.ts';
+import { chunkedBatches, type BatchSource, type ParseRange } from './chunked-batches.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
 import { countImportRows, countImportStages, countInProgress } from '../metrics/import-metrics.ts';
 import { isS3Location, type Storage } from '../storage/storage.ts';
@@ -109,6 +111,11 @@ async function runImportJob(deps: ImportDeps, importId: string, attempt: ImportA
   await removeFiles(deps, started);
 }
 
+/** A local file is read where it is (the parser thread opens it itself); a stored object through storage. */
+export function storedBytes(deps: Pick<ImportDeps, 'storage'>, imp: ImportRow): ByteSource {
+  return isS3Location(imp.file_path) ? (start, end) => deps.storage.read(imp.file_path, { start, end }) : imp.file_path;
+}
+
 /**
  * Where a workbook is converted: next to the upload in file storage, else a copy in workDir (made
  * by the first run on this machine; a run elsewhere converts again, to the same bytes).
@@ -117,8 +124,9 @@ function localWorkbookPath(deps: ImportDeps, imp: ImportRow): string {
   return isS3Location(imp.file_path) ? path.join(deps.workDir, `${imp.id}.xlsx`) : imp.file_path;
 }
 
-/** The converted CSV first, then the upload: once the upload is gone, so is everything. */
+/** The chunks' staged batches, the converted CSV, then the upload: once the upload is gone, so is everything. */
 async function removeFiles(deps: ImportDeps, imp: ImportRow): Promise<void> {
+  await deleteImportChunks(deps.pool, imp.id);
   const workbook = localWorkbookPath(deps, imp);
   await removeConvertedCsv(workbook);
   if (workbook !== imp.file_path) await rm(workbook, { force: true });
@@ -135,8 +143,7 @@ async function localWorkbook(deps: ImportDeps, imp: ImportRow): Promise<string> 
 }
 
 async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: ReturnType<typeof countImportRows>): Promise<Outcome> {
-  // A local file is read where it is (the parser thread opens it itself); a stored object through storage.
-  let source: ByteSource = isS3Location(imp.file_path) ? (start) => deps.storage.read(imp.file_path, { start }) : imp.file_path;
+  let source = storedBytes(deps, imp);
   if (imp.file_format === 'xlsx') {
     // The worksheet as a CSV next to the upload (made once, reused on resume); read like any CSV from here on.
     const options = { sheet: imp.options.sheet, headerRow: imp.options.header_row };
@@ -171,22 +178,26 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: Ret
 
   const resume = Number(imp.checkpoint_byte) > 0;
   if (resume) log.info({ byte: Number(imp.checkpoint_byte), line: Number(imp.checkpoint_line) }, 'resuming from checkpoint');
-  const parser = startRecordParser({
-    source: typeof source === 'string' ? { kind: 'path', path: source } : { kind: 'main-thread' },
-    read: {
-      ...read,
-      startByte: resume ? Number(imp.checkpoint_byte) : header.endByte,
-      startLine: resume ? Number(imp.checkpoint_line) : header.nextLine,
-    },
-    width: header.fields.length,
-    columns: [...mapping.columns],
-    batchSize: deps.batchSize,
-    maxRecords: deps.limits.maxRecords,
-    recordsBefore: Number(imp.rows_processed),
-    target: { tenantId: imp.tenant_id, importId: imp.id },
-  }, { compileCacheDir: deps.compileCacheDir, openBytes: typeof source === 'string' ? undefined : source });
+  const parse = (range: ParseRange) =>
+    startRecordParser(
+      {
+        source: typeof source === 'string' ? { kind: 'path', path: source } : { kind: 'main-thread' },
+        read: { ...read, startByte: range.startByte, startLine: range.startLine, endByte: range.endByte },
+        width: header.fields.length,
+        columns: [...mapping.columns],
+        batchSize: deps.batchSize,
+        maxRecords: deps.limits.maxRecords,
+        recordsBefore: range.recordsBefore,
+        target: { tenantId: imp.tenant_id, importId: imp.id },
+      },
+      { compileCacheDir: deps.compileCacheDir, openBytes: typeof source === 'string' ? undefined : source },
+    );
+  // A chunked upload's later chunks are parsed by any worker meanwhile (chunked-batches.ts).
+  const chunks = imp.file_format === 'csv' ? await listImportChunks(deps.pool, imp.id) : [];
+  if (chunks.length > 0) await addChunkJobs(deps.pool, imp.id);
   // Two connections: two batches are written at once (batch-writer.ts), committed in order.
   const clients: PoolClient[] = [];
+  let batches: BatchSource | undefined;
   try {
     for (let i = 0; i < 2; i++) clients.push(await deps.pool.connect());
     for (const client of clients) await prepareWriterSession(client);
@@ -202,12 +213,31 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: Ret
       try {
         return await write(batch);
       } finally {
-        parser.recycle(batch);
+        batches?.recycle(batch);
       }
     };
-    return await writeBatches(deps, parser, new BatchPipeline(writeAndRecycle, log, imp, clients.length));
+    const pipeline = new BatchPipeline(writeAndRecycle, log, imp, clients.length);
+    const checkpoint = { byte: Number(imp.checkpoint_byte), line: Number(imp.checkpoint_line), records: Number(imp.rows_processed) };
+    batches =
+      chunks.length === 0
+        ? parse(
+            resume
+              ? { startByte: checkpoint.byte, startLine: checkpoint.line, endByte: undefined, recordsBefore: checkpoint.records }
+              : { startByte: header.endByte, startLine: header.nextLine, endByte: undefined, recordsBefore: 0 },
+          )
+        : chunkedBatches({
+            pool: deps.pool,
+            importId: imp.id,
+            chunks,
+            afterHeader: { byte: header.endByte, line: header.nextLine },
+            resume: resume ? checkpoint : undefined,
+            parse,
+            drain: () => pipeline.drain(),
+            shutdownSignal: deps.shutdownSignal,
+          });
+    return await writeBatches(deps, batches, pipeline);
   } finally {
-    await parser.stop(); // ends the parser thread whatever happened
+    await batches?.stop(); // ends the parser thread whatever happened
     for (const client of clients) {
       await releaseWriterSession(client).then(
         () => client.release(),
@@ -217,18 +247,14 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: Ret
   }
 }
 
-/** Writes the parser's batches in order, one in flight while the next is parsed. */
-async function writeBatches(
-  deps: ImportDeps,
-  parser: ReturnType<typeof startRecordParser>,
-  pipeline: BatchPipeline,
-): Promise<Outcome> {
+/** Writes the batches in order, one in flight while the next is parsed. */
+async function writeBatches(deps: ImportDeps, source: BatchSource, pipeline: BatchPipeline): Promise<Outcome> {
   const deadline = Date.now() + deps.jobTimeBudgetMs;
   try {
-    for await (const batch of parser.batches) {
+    for await (const batch of source.batches) {
       if (batch.stages) countImportStages(batch.stages);
       await pipeline.submit(batch);
-      parser.ack();
+      source.ack();
       if (deps.shutdownSignal.aborted || Date.now() > deadline) {
         await pipeline.drain();
         return 'paused';
@@ -243,7 +269,7 @@ async function writeBatches(
     throw error;
   }
   await pipeline.drain();
-  return 'finished';
+  return source.paused ? 'paused' : 'finished'; // paused: shutting down while waiting for another worker's chunk
 }
 
 async function readHeader(source: ByteSource, options: ReadOptions): Promise<CsvRecord | undefined> {

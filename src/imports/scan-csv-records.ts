@@ -49,7 +49,7 @@ export async function* scanCsvRecords(source: ByteSource, options: ScanOptions):
   let carry: Buffer | undefined; // the start of a UTF-8 sequence cut by the end of the last chunk
   let fallback = false;
 
-  const file = openBytes(source, startByte, options.chunkSize ?? 64 * 1024);
+  const file = openBytes(source, startByte, options.chunkSize ?? 64 * 1024, options.endByte);
   try {
     for await (const chunk of file as AsyncIterable<Buffer>) {
       const bytes = carry ? Buffer.concat([carry, chunk]) : chunk;

@@ -8,6 +8,7 @@ import { InvalidInputError, ShuttingDownError, UploadRejectedError } from '../er
 import { decodeStage, gzipStage, type UploadFormat } from './decode-upload.ts';
 import type { Encoding } from './import-options.ts';
 import type { Storage } from '../storage/storage.ts';
+import { ChunkBoundaryScanner, type ChunkScanOptions, type ChunkStart } from './chunk-boundaries.ts';
 
 export type { UploadFormat } from './decode-upload.ts';
 
@@ -28,6 +29,8 @@ export type StoredUpload = {
   warnings: string[];
   fields: Record<string, string>;
   lateFields: string[];
+  /** Where chunks after the first start (a CSV longer than the chunk size; else none). */
+  chunkStarts: ChunkStart[];
 };
 
 /**
@@ -38,7 +41,15 @@ export type StoredUpload = {
 export type ResolveEncoding = (fields: Record<string, string>) => Encoding | Promise<Encoding>;
 
 /** `location`: where in `storage` the file goes (storage.locate). */
-type StoreOptions = { storage: Storage; location: string; maxBytes: number; signal?: AbortSignal; resolveEncoding?: ResolveEncoding };
+type StoreOptions = {
+  storage: Storage;
+  location: string;
+  maxBytes: number;
+  signal?: AbortSignal;
+  resolveEncoding?: ResolveEncoding;
+  /** Asked once the options are resolved: cut the stored CSV into chunks (chunk-boundaries.ts), or not. */
+  chunking?: () => ChunkScanOptions | undefined;
+};
 
 /**
  * The request, and under @hono/node-server the Node request it came from. The body is read from
@@ -88,7 +99,7 @@ export async function storeUpload({ request, incoming }: UploadRequest, options:
       );
     }
     const encoding = (await options.resolveEncoding?.({})) ?? 'auto';
-    const stored = await writeDecoded(body, options, { maxBytes: options.maxBytes, encoding, gunzip: gzipped });
+    const stored = await writeDecoded(body, options, { maxBytes: options.maxBytes, encoding, gunzip: gzipped, chunking: options.chunking?.() });
     return { ...stored, filename: sanitizeFilename(request.headers.get('x-filename')), fields: {}, lateFields: [] };
   } catch (error) {
     body.destroy();
@@ -146,7 +157,7 @@ async function storeMultipartFile(
     writing = (async () => {
       // busboy holds the rest of the body back until the file part is read
       const encoding = (await options.resolveEncoding?.(sentFields)) ?? 'auto';
-      const stored = await writeDecoded(stream, options, { maxBytes: options.maxBytes, encoding, gunzip: false });
+      const stored = await writeDecoded(stream, options, { maxBytes: options.maxBytes, encoding, gunzip: false, chunking: options.chunking?.() });
       return { ...stored, filename: sanitizeFilename(info.filename), fields: sentFields, lateFields };
     })();
     // A refused file stops the form at once (nothing else would read the rest of the body).
@@ -188,7 +199,7 @@ export function gzipContentEncoding(header: string | null): boolean {
 async function writeDecoded(
   source: Readable,
   target: { storage: Storage; location: string },
-  options: { maxBytes: number; encoding: Encoding; gunzip: boolean },
+  options: { maxBytes: number; encoding: Encoding; gunzip: boolean; chunking: ChunkScanOptions | undefined },
 ): Promise<Omit<StoredUpload, 'filename' | 'fields' | 'lateFields'>> {
   const { maxBytes } = options;
   const hash = createHash('sha256');
@@ -213,9 +224,19 @@ async function writeDecoded(
     tooLarge: () => tooLarge(maxBytes, gzipped ? 'once decompressed' : 'once converted to UTF-8'),
   });
   const gunzip = gzipStage({ force: options.gunzip, onGzip: () => (gzipped = true) });
+  // The stored bytes, as the parser will read them, are where chunk boundaries are found.
+  const scanner = options.chunking && new ChunkBoundaryScanner(options.chunking);
+  const scan = async function* (chunks: AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
+      scanner!.push(chunk);
+      yield chunk;
+    }
+  };
   const file = await target.storage.create(target.location);
   try {
-    await pipeline(source, meter, gunzip, decoded.stage, file.stream);
+    await (scanner
+      ? pipeline(source, meter, gunzip, decoded.stage, scan, file.stream)
+      : pipeline(source, meter, gunzip, decoded.stage, file.stream));
     await file.finish();
   } catch (error) {
     await file.abort();
@@ -223,7 +244,8 @@ async function writeDecoded(
   }
   if (bytes === 0 || decoded.result.storedBytes === 0) throw emptyUpload();
   const { format, encoding, warnings } = decoded.result;
-  return { location: target.location, bytes, sha256: hash.digest('hex'), format, encoding, warnings };
+  const chunkStarts = format === 'csv' && scanner ? scanner.starts : [];
+  return { location: target.location, bytes, sha256: hash.digest('hex'), format, encoding, warnings, chunkStarts };
 }
 
 /**

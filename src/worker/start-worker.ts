@@ -3,7 +3,10 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { createDeliverWebhookTask } from '../../tasks/deliver-webhook.ts';
+import { createImportChunkTask } from '../../tasks/import-chunk.ts';
 import { createImportProductsCsvTask } from '../../tasks/import-products-csv.ts';
+import { CHUNK_TASK } from '../imports/chunk-queries.ts';
+import type { ImportDeps } from '../imports/run-import.ts';
 import type { Config } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
 import { IMPORT_TASK } from '../imports/import-queries.ts';
@@ -61,24 +64,27 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     logger: toGraphileLogger(logger),
     parsedCronItems: [],
   };
+  const importDeps: ImportDeps = {
+    pool: deps.importPool,
+    storage: deps.storage,
+    workDir: path.join(deps.config.dataDir, 'work'),
+    logger,
+    batchSize: deps.config.batchSize,
+    publicBaseUrl: deps.publicBaseUrl,
+    limits: deps.config.limits,
+    jobTimeBudgetMs: deps.config.importJobTimeBudgetMs,
+    compileCacheDir: threadCompileCacheDir(deps.config.dataDir),
+    shutdownSignal: shutdown.signal,
+  };
   const runners: Runner[] = [
     await run({
       ...common,
       pgPool: deps.importPool,
       concurrency: deps.config.workerConcurrency,
       taskList: {
-        [IMPORT_TASK]: createImportProductsCsvTask({
-          pool: deps.importPool,
-          storage: deps.storage,
-          workDir: path.join(deps.config.dataDir, 'work'),
-          logger,
-          batchSize: deps.config.batchSize,
-          publicBaseUrl: deps.publicBaseUrl,
-          limits: deps.config.limits,
-          jobTimeBudgetMs: deps.config.importJobTimeBudgetMs,
-          compileCacheDir: threadCompileCacheDir(deps.config.dataDir),
-          shutdownSignal: shutdown.signal,
-        }),
+        [IMPORT_TASK]: createImportProductsCsvTask(importDeps),
+        // The chunks of a large upload, parsed by any worker alongside the import's own job.
+        [CHUNK_TASK]: createImportChunkTask(importDeps),
       },
     }),
   ];

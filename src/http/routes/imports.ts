@@ -19,6 +19,8 @@ import { decodeCursor, toPage } from '../pagination.ts';
 export type ImportRoutesDeps = {
   pool: Pool;
   storage: Storage;
+  /** Uploads longer than `bytes` are cut into chunks (0: never); batchSize: records per batch. */
+  chunking: { bytes: number; batchSize: number };
   maxUploadBytes: number;
   shutdownSignal: AbortSignal;
   publicBaseUrl: string;
