@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/pool.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import type { ChunkStart } from './chunk-boundaries.ts';
+import { jobPrioritySql } from './fair-share.ts';
 
 // The SQL of chunked imports (migrations/013_import_chunks.sql): one function per statement.
 
@@ -45,7 +46,7 @@ export async function listImportChunks(db: Queryable, importId: string): Promise
 export async function addChunkJobs(db: Queryable, importId: string, only?: number): Promise<void> {
   await db.query(
     `select graphile_worker.add_job($1, json_build_object('importId', $2::uuid, 'chunk', chunk), max_attempts := 5,
-       job_key := 'import-chunk:' || $2 || ':' || chunk)
+       job_key := 'import-chunk:' || $2 || ':' || chunk, priority := ${jobPrioritySql('$2')})
      from import_chunks where import_id = $2 and (case when $3::integer is null then status = 'pending' else chunk = $3 end)
      order by chunk`,
     [CHUNK_TASK, importId, only ?? null],

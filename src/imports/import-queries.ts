@@ -3,6 +3,7 @@ import type { ColumnMapping, ImportOptions } from './import-options.ts';
 import { IMPORT_EVENTS_CHANNEL, notifyPayloadSql } from '../events/live-events.ts';
 import type { ImportSchemaDrift } from '../alerts/alert-view.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
+import { jobPrioritySql } from './fair-share.ts';
 
 export const IMPORT_TASK = 'import_products_csv';
 
@@ -82,8 +83,10 @@ export async function insertImport(
  * span the job's spans are children of (the upload request's), kept in the payload; none when off.
  */
 export async function addImportJob(db: Queryable, importId: string, trace?: TraceCarrier): Promise<void> {
+  // Priority: the import's place among its tenant's unfinished imports (fair-share.ts).
   await db.query(
-    `select graphile_worker.add_job($1, json_strip_nulls(json_build_object('importId', $2::uuid, 'trace', $4::json)), max_attempts := 10, job_key := $3)`,
+    `select graphile_worker.add_job($1, json_strip_nulls(json_build_object('importId', $2::uuid, 'trace', $4::json)), max_attempts := 10, job_key := $3,
+       priority := ${jobPrioritySql('$2')})`,
     [IMPORT_TASK, importId, `import:${importId}`, trace ? JSON.stringify(trace) : null],
   );
 }

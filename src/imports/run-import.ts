@@ -17,6 +17,7 @@ import { openBytes, readCsvRecords, type ByteSource, type CsvRecord, type ReadOp
 import { startRecordParser } from './record-parser.ts';
 import { addChunkJobs, deleteImportChunks, listImportChunks } from './chunk-queries.ts';
 import { chunkedBatches, type BatchSource, type ParseRange } from './chunked-batches.ts';
+import { CHECK_EVERY_MS, MIN_SLICE_MS, shouldYield } from './fair-share.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
 import { countImportRows, countImportStages, countInProgress } from '../metrics/import-metrics.ts';
 import { isS3Location, type Storage } from '../storage/storage.ts';
@@ -235,7 +236,7 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: Ret
             drain: () => pipeline.drain(),
             shutdownSignal: deps.shutdownSignal,
           });
-    return await writeBatches(deps, batches, pipeline);
+    return await writeBatches(deps, batches, pipeline, imp.tenant_id);
   } finally {
     await batches?.stop(); // ends the parser thread whatever happened
     for (const client of clients) {
@@ -248,14 +249,23 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: Ret
 }
 
 /** Writes the batches in order, one in flight while the next is parsed. */
-async function writeBatches(deps: ImportDeps, source: BatchSource, pipeline: BatchPipeline): Promise<Outcome> {
-  const deadline = Date.now() + deps.jobTimeBudgetMs;
+async function writeBatches(deps: ImportDeps, source: BatchSource, pipeline: BatchPipeline, tenantId: string): Promise<Outcome> {
+  const started = Date.now();
+  const deadline = started + deps.jobTimeBudgetMs;
+  let checked = started;
+  // After a first slice, now and then: another tenant waiting with fewer jobs running gets this slot.
+  const yieldToAnotherTenant = async () => {
+    const now = Date.now();
+    if (now - started < MIN_SLICE_MS || now - checked < CHECK_EVERY_MS) return false;
+    checked = now;
+    return shouldYield(deps.pool, tenantId);
+  };
   try {
     for await (const batch of source.batches) {
       if (batch.stages) countImportStages(batch.stages);
       await pipeline.submit(batch);
       source.ack();
-      if (deps.shutdownSignal.aborted || Date.now() > deadline) {
+      if (deps.shutdownSignal.aborted || Date.now() > deadline || (await yieldToAnotherTenant())) {
         await pipeline.drain();
         return 'paused';
       }
