@@ -1,4 +1,5 @@
 // npm run bench [-- --rows 500000 --runs 3 --shape default|text|wide|mixed|all]
+// npm run bench -- --workers 1,2,4 [--rows 2000000]: one big file by more worker processes (bench-workers.ts)
 // The physical limit (psql \copy of the same file into an empty keyed table) against the service
 // end to end (HTTP upload → succeeded), into an empty table and again as updates, per file shape
 // (scripts/generate-products-csv.ts), with the service's peak RSS and where the time went (upload,
@@ -20,12 +21,19 @@ import { parseShape, SHAPES, type Shape } from './generate-products-csv.ts';
 
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: '500000' },
+    rows: { type: 'string' },
     runs: { type: 'string', default: '3' },
     shape: { type: 'string', default: 'default' },
+    workers: { type: 'string' },
   },
 });
-const rows = Number(values.rows);
+if (values.workers) {
+  const { benchWorkers } = await import('./bench-workers.ts');
+  const counts = values.workers.split(',').map(Number);
+  await benchWorkers({ benchDir: path.join(loadConfig(process.env).dataDir, 'bench'), rows: Number(values.rows ?? 2_000_000), runs: Number(values.runs), counts });
+  process.exit(0);
+}
+const rows = Number(values.rows ?? 500_000);
 const runs = Number(values.runs);
 const shapes: Shape[] = values.shape === 'all' ? [...SHAPES] : [parseShape(values.shape, ' or all')];
 const config = loadConfig(process.env);

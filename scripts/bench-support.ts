@@ -93,7 +93,7 @@ export async function startServiceProcess(env: Record<string, string>, options: 
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /Lading is listening on (http:\/\/\S+)/.exec(output);
+      const match = /Lading (?:worker )?is listening on (http:\/\/\S+)/.exec(output);
       if (match) resolve(match[1]!);
     });
     child.once('exit', (code) => reject(new Error(`service exited with ${code}: ${output}`)));
