@@ -15,6 +15,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
+import pg from 'pg';
+import { createPool } from '../src/db/pool.ts';
+import { withDatabaseName } from '../src/db/open-database.ts';
 import { createBenchKey, ensureBenchFile, median, openBenchDatabase, startServiceProcess, timeImport } from './bench-support.ts';
 import { parseShape } from './generate-products-csv.ts';
 
@@ -52,17 +55,24 @@ const sides = [
 
 const files = [await ensureBenchFile(benchDir, { shape, rows, variant: 0 }), await ensureBenchFile(benchDir, { shape, rows, variant: 1 })];
 const database = await openBenchDatabase('lading_bench');
-const key = await createBenchKey(database.pool);
+// The other commit gets a database of its own, which its service migrates itself when it starts:
+// a commit from before one of this tree's migrations refuses a database that has it.
+const otherDatabase = await freshDatabase(database.connectionString, `lading_bench_${commit.slice(0, 12)}`);
+const databases = [database, otherDatabase];
+const keys: (string | undefined)[] = [];
 const results = sides.map(() => ({ fresh: [] as number[], changed: [] as number[], peak: [] as number[] }));
 
 /** One fresh service of `side`: the file into an emptied table, then its variant. */
 async function run(side: number): Promise<{ fresh: number; changed: number; peak: number }> {
   const service = await startServiceProcess(
-    { DATABASE_URL: database.connectionString, DATA_DIR: path.join(benchDir, 'compare', `service-${side}`), MAX_UPLOAD_BYTES: String(16 * 1024 ** 3) },
+    { DATABASE_URL: databases[side]!.connectionString, DATA_DIR: path.join(benchDir, 'compare', `service-${side}`), MAX_UPLOAD_BYTES: String(16 * 1024 ** 3) },
     { root: sides[side]!.root },
   );
   try {
-    await database.pool.query('truncate products');
+    const pool = databases[side]!.pool;
+    keys[side] ??= await createBenchKey(pool); // once the service has migrated its database
+    const key = keys[side];
+    await pool.query('truncate products');
     const fresh = await timeImport<{ id: string; status: string }>(service, key, files[0]!);
     const changed = await timeImport<{ id: string; status: string }>(service, key, files[1]!);
     for (const { final } of [fresh, changed]) if (final.status !== 'succeeded') throw new Error(`import ${final.id} ${final.status}`);
@@ -97,5 +107,18 @@ try {
     ),
   );
 } finally {
+  await otherDatabase.stop();
   await database.stop();
+}
+
+/** An empty database `name` on the server of `connectionString` (dropped first if there), not migrated. */
+async function freshDatabase(connectionString: string, name: string) {
+  const admin = new pg.Client({ connectionString: withDatabaseName(connectionString, 'postgres') });
+  await admin.connect();
+  await admin.query(`drop database if exists ${name} with (force)`);
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = withDatabaseName(connectionString, name);
+  const pool = createPool(url, 2);
+  return { connectionString: url, pool, stop: () => pool.end() };
 }

@@ -105,6 +105,25 @@ describe('a chunked upload (IMPORT_CHUNK_BYTES)', () => {
     await compare([productFile(2, 12_000, { brokenAt: 9_000 })]);
   });
 
+  it('parses a chunk itself when its chunk job dropped it (failed, out of attempts), rather than wait', async () => {
+    const { key } = await chunked.createTenant('dropped');
+    const other = await single.createTenant('dropped-single');
+    const csv = productFile(4, 12_000);
+    const response = await chunked.uploadCsv(key, csv);
+    const { id } = await readJson(response);
+    // The last chunk, as a chunk job leaves it when it fails for good: taken, and no job of it left.
+    const { rows } = await chunked.pool.query(
+      `update import_chunks set status = 'parsing', parsed_by = 'chunk-job'
+       where import_id = $1 and chunk = (select max(chunk) from import_chunks where import_id = $1) returning chunk`,
+      [id],
+    );
+    expect(rows).toHaveLength(1);
+    await chunked.pool.query(`delete from graphile_worker._private_jobs where key = $1 and locked_at is null`, [`import-chunk:${id}:${rows[0].chunk}`]);
+    const [mine, theirs] = await Promise.all([chunked.waitForImport(key, id, 60_000), runImport(single, other.key, csv)]);
+    expect(countsOf(mine)).toEqual(countsOf(theirs));
+    expect(await productsOfKey(chunked.pool, key)).toEqual(await productsOfKey(single.pool, other.key));
+  });
+
   it('cuts nothing smaller than a chunk, and leaves no chunk rows behind', async () => {
     const { key } = await chunked.createTenant('small');
     const done = await runImport(chunked, key, productFile(3, 200));

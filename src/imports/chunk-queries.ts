@@ -73,6 +73,22 @@ export async function claimChunk(db: Queryable, importId: string, chunk: number,
   return rows[0];
 }
 
+/**
+ * Takes over a chunk its chunk job dropped: parsing, but no job of it running now (it failed and
+ * waits for a retry, or ran out of attempts). The import's job then parses it itself; its staged
+ * batches stay (the import's job has written some of them, and parses the same ones again).
+ */
+export async function takeOverChunk(db: Queryable, importId: string, chunk: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update import_chunks set parsed_by = 'import-job'
+     where import_id = $1 and chunk = $2 and status = 'parsing' and parsed_by = 'chunk-job'
+       and not exists (select from graphile_worker._private_jobs j
+                       where j.key = 'import-chunk:' || $1 || ':' || $2 and j.locked_at is not null)`,
+    [importId, chunk],
+  );
+  return rowCount === 1;
+}
+
 /** Stores one parsed batch of a chunk; false when the import is no longer processing (cancelled, failed). */
 export async function stageBatch(db: Queryable, importId: string, chunk: number, index: number, batch: EncodedBatch): Promise<boolean> {
   const { rowCount } = await db.query(

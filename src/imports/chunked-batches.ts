@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from '../db/pool.ts';
 import type { EncodedBatch } from './batch-builder.ts';
-import { claimChunk, findChunk, markChunkMerged, readStagedBatch, type ChunkRow } from './chunk-queries.ts';
+import { claimChunk, findChunk, markChunkMerged, readStagedBatch, takeOverChunk, type ChunkRow } from './chunk-queries.ts';
 import { FileLevelError } from './csv-header.ts';
 
 /** Batches in file order, as the writer takes them (the parser thread is one; chunkedBatches another). */
@@ -19,8 +19,10 @@ export type BatchSource = {
 /** Where a parser starts and stops: a chunk's bytes, or the rest of one from a checkpoint. */
 export type ParseRange = { startByte: number; startLine: number; endByte: number | undefined; recordsBefore: number };
 
-// How often the import's job looks for the next staged batch of a chunk another worker parses.
+// How often the import's job looks for the next staged batch of a chunk another worker parses,
+// and how often it checks that the chunk's job is still running (else it parses the chunk itself).
 const STAGED_POLL_MS = 20;
+const TAKE_OVER_CHECK_MS = 1000;
 
 /**
  * The batches of a chunked import (migrations/013_import_chunks.sql), in file order: chunk 0 (from
@@ -66,8 +68,31 @@ export function chunkedBatches(context: {
         const previous = segments[i - 1]!.chunk;
         if (previous > 0) await markChunkMerged(pool, importId, previous);
       }
-      const ours = segment.chunk === 0 || (await claimChunk(pool, importId, segment.chunk, 'import-job')) !== undefined;
+      let ours = segment.chunk === 0 || (await claimChunk(pool, importId, segment.chunk, 'import-job')) !== undefined;
       let firstOfChunk = segment.chunk > 0 && !resumed;
+      // Batches of the chunk already handed out from staging, when its chunk job dropped it midway.
+      let handedOut = 0;
+      let skip = 0;
+      if (!ours) {
+        for (let index = 0; ; index++) {
+          const batch = await nextStagedBatch(segment.chunk, index);
+          if (batch === 'paused') {
+            paused = true;
+            return;
+          }
+          if (batch === 'taken over') {
+            ours = true;
+            skip = handedOut;
+            break;
+          }
+          if (batch === undefined) break;
+          if (resumed && batch.checkpoint.byte <= resumed.byte) continue; // written before the pause
+          if (firstOfChunk) batch.sharesSkus = true;
+          firstOfChunk = false;
+          handedOut++;
+          yield batch;
+        }
+      }
       if (ours) {
         const own = context.parse(
           resumed
@@ -77,6 +102,12 @@ export function chunkedBatches(context: {
         parser = own;
         try {
           for await (const batch of own.batches) {
+            if (skip > 0) {
+              skip--; // the same batch as one already handed out from staging
+              own.recycle(batch);
+              own.ack();
+              continue;
+            }
             // Its parser never saw the batch before it: the writer must not overlap the two.
             if (firstOfChunk) batch.sharesSkus = true;
             firstOfChunk = false;
@@ -87,25 +118,16 @@ export function chunkedBatches(context: {
           await own.stop();
           parser = undefined;
         }
-        continue;
-      }
-      for (let index = 0; ; index++) {
-        const batch = await nextStagedBatch(segment.chunk, index);
-        if (batch === 'paused') {
-          paused = true;
-          return;
-        }
-        if (batch === undefined) break;
-        if (resumed && batch.checkpoint.byte <= resumed.byte) continue; // written before the pause
-        if (firstOfChunk) batch.sharesSkus = true;
-        firstOfChunk = false;
-        yield batch;
       }
     }
   }
 
-  /** Batch `index` of a chunk another worker parses, once it is staged; undefined past its last. */
-  async function nextStagedBatch(chunk: number, index: number): Promise<EncodedBatch | undefined | 'paused'> {
+  /**
+   * Batch `index` of a chunk another worker parses, once it is staged; undefined past its last;
+   * 'taken over' when its job stopped running (this job parses the rest).
+   */
+  async function nextStagedBatch(chunk: number, index: number): Promise<EncodedBatch | undefined | 'paused' | 'taken over'> {
+    let checked = Date.now();
     for (;;) {
       const batch = await readStagedBatch(pool, importId, chunk, index);
       if (batch) return batch;
@@ -117,8 +139,13 @@ export function chunkedBatches(context: {
         if (row.error) throw new FileLevelError(row.error);
         return undefined;
       }
-      // Still being parsed (or its job will run again after a failure: it stages the same batches).
+      // Still being parsed; or its job failed and waits for a retry, or ran out of attempts: then
+      // this job parses the chunk itself rather than wait (a chunk job that runs again leaves it).
       if (context.shutdownSignal.aborted) return 'paused';
+      if (Date.now() - checked > TAKE_OVER_CHECK_MS) {
+        checked = Date.now();
+        if (await takeOverChunk(pool, importId, chunk)) return 'taken over';
+      }
       await sleep(STAGED_POLL_MS);
     }
   }
