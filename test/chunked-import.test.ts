@@ -124,6 +124,39 @@ describe('a chunked upload (IMPORT_CHUNK_BYTES)', () => {
     expect(await productsOfKey(chunked.pool, key)).toEqual(await productsOfKey(single.pool, other.key));
   });
 
+  it('stops every chunk job when the import is cancelled, keeping what was committed and nothing staged', async () => {
+    const { key } = await chunked.createTenant('cancel');
+    const response = await chunked.uploadCsv(key, productFile(5, 40_000));
+    const { id } = await readJson(response);
+    // Once chunk jobs have staged something, cancel.
+    const deadline = Date.now() + 30_000;
+    while ((await chunked.pool.query('select count(*)::int as n from import_chunk_batches where import_id = $1', [id])).rows[0].n === 0) {
+      if (Date.now() > deadline) throw new Error('no chunk job staged a batch');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const cancelled = await readJson(await chunked.request(`/v1/imports/${id}/cancel`, { method: 'POST', key }));
+    expect(cancelled.status).toBe('cancelled');
+    const done = await chunked.waitForImport(key, id);
+    expect(done.status).toBe('cancelled');
+    // Its batches committed before the cancel stay, and are all it counts; nothing of it is left staged.
+    const products = await chunked.pool.query(
+      `select count(*)::int as n from products p join api_keys k on k.tenant_id = p.tenant_id where k.key_hash = sha256(convert_to($1, 'UTF8'))`,
+      [key],
+    );
+    expect(products.rows[0].n).toBe(done.rows_inserted);
+    expect(done.rows_processed).toBeLessThan(40_000);
+    const cleanDeadline = Date.now() + 10_000;
+    for (;;) {
+      const left = await chunked.pool.query(
+        'select (select count(*)::int from import_chunks where import_id = $1) + (select count(*)::int from import_chunk_batches where import_id = $1) as n',
+        [id],
+      );
+      if (left.rows[0].n === 0) break;
+      if (Date.now() > cleanDeadline) throw new Error('chunk rows left after the cancel');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+
   it('cuts nothing smaller than a chunk, and leaves no chunk rows behind', async () => {
     const { key } = await chunked.createTenant('small');
     const done = await runImport(chunked, key, productFile(3, 200));
