@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/api-keys/api-keys.ts';
 import { createPool, type Pool } from '../src/db/pool.ts';
@@ -32,13 +32,7 @@ describe.skipIf(!s3ServerAvailable())('an api process and three worker processes
     [s3, database, receiver] = await Promise.all([startS3Server(), createTestDatabase(), startWebhookReceiver()]);
     pool = createPool(database.connectionString, 3);
     dir = await mkdtemp(path.join(os.tmpdir(), 'lading-multi-'));
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await s3.client().send(new CreateBucketCommand({ Bucket: BUCKET }));
     files = await Promise.all([
       generateProductsCsv(path.join(dir, 'million.csv'), { rows: 1_000_000, invalidShare: 0.002, seed: 101 }),
       ...[1, 2, 3, 4].map((n) => generateProductsCsv(path.join(dir, `small-${n}.csv`), { rows: 30_000 * n, invalidShare: 0.01, seed: n, shape: n === 2 ? 'text' : 'default' })),
@@ -156,12 +150,7 @@ describe.skipIf(!s3ServerAvailable())('an api process and three worker processes
     const paths = receiver.received.map((request) => request.path).sort();
     expect(paths).toEqual(tenants.flatMap((tenant) => [`/${tenant}/a`, `/${tenant}/b`]).sort());
     // Each import's chunk rows and object go just after its final status is committed: wait for that.
-    const s3Client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
+    const s3Client = s3.client();
     const leftovers = async () => ({
       ...(await pool.query('select (select count(*)::int from import_chunks) as chunks, (select count(*)::int from import_chunk_batches) as batches')).rows[0],
       objects: ((await s3Client.send(new ListObjectsV2Command({ Bucket: BUCKET }))).Contents ?? []).length,

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateProductsCsv, type GeneratedFile } from '../scripts/generate-products-csv.ts';
@@ -23,12 +23,7 @@ describe.skipIf(!s3ServerAvailable())('uploads in S3 storage', () => {
   beforeAll(async () => {
     s3 = await startS3Server();
     proxy = await startS3Proxy(s3.endpoint);
-    client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
+    client = s3.client();
     await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
     dir = await mkdtemp(path.join(os.tmpdir(), 'lading-s3-files-'));
     // ~30 MB: four parts of a multipart upload, and long enough that the job pauses midway.

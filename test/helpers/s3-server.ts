@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { S3Client } from '@aws-sdk/client-s3';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -21,6 +22,8 @@ export type S3TestServer = {
   secretAccessKey: string;
   /** The variables a Lading process needs to use this server (STORAGE_URL names the bucket). */
   env(bucket: string, prefix?: string): Record<string, string>;
+  /** An S3 client of the test's own, straight to the server. */
+  client(): S3Client;
   stop(): Promise<void>;
 };
 
@@ -142,6 +145,13 @@ use = egg:swift#dlo
       AWS_ACCESS_KEY_ID: 'test:tester',
       AWS_SECRET_ACCESS_KEY: 'testing',
     }),
+    client: () =>
+      new S3Client({
+        endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'test:tester', secretAccessKey: 'testing' },
+      }),
     stop,
   };
   return server;
