@@ -123,7 +123,8 @@ function connectionUrl(credentials: Credentials, port: number): string {
   return `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/postgres`;
 }
 
-function findFreePort(): Promise<number> {
+/** A TCP port on loopback that nothing listens on now. */
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);

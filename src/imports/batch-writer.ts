@@ -130,7 +130,7 @@ export function createBatchWriter(
     return { inserted: Number(counts.inserted), updated: Number(counts.updated), total: Number(counts.total), held: Number(counts.held) };
   }
 
-  async function write(client: PoolClient, batch: EncodedBatch, before: InFlight | undefined, rowsWritten: Deferred): Promise<BatchResult> {
+  async function write(client: PoolClient, batch: EncodedBatch, before: InFlight | undefined, rowsWritten: PromiseWithResolvers<void>): Promise<BatchResult> {
     let committed = false;
     try {
       if (batch.sharesSkus || target.hold || !upserting) await after(before?.committed);
@@ -168,7 +168,7 @@ export function createBatchWriter(
   }
 
   return (batch) => {
-    const rowsWritten = deferred();
+    const rowsWritten = Promise.withResolvers<void>();
     const committed = write(clients[turns++ % clients.length]!, batch, last, rowsWritten);
     last = { rowsWritten: rowsWritten.promise, committed };
     // Both reach the caller through `committed`; the next batch only needs to know they failed.
@@ -176,16 +176,4 @@ export function createBatchWriter(
     committed.catch(() => {});
     return committed;
   };
-}
-
-type Deferred = { promise: Promise<void>; resolve(): void; reject(error: unknown): void };
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }

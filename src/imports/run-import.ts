@@ -19,6 +19,7 @@ import { addChunkJobs, deleteImportChunks, listImportChunks } from './chunk-quer
 import { chunkedBatches, type BatchSource, type ParseRange } from './chunked-batches.ts';
 import { CHECK_EVERY_MS, MIN_SLICE_MS, shouldYield } from './fair-share.ts';
 import type { TraceCarrier } from '../tracing/spans.ts';
+import type { ProductField } from '../products/product-values.ts';
 import { countImportRows, countImportStages, countInProgress } from '../metrics/import-metrics.ts';
 import { isS3Location, type Storage } from '../storage/storage.ts';
 
@@ -112,6 +113,32 @@ async function runImportJob(deps: ImportDeps, importId: string, attempt: ImportA
   await removeFiles(deps, started);
 }
 
+/**
+ * A parser thread over `range` of an import's file, checking records against the mapped header
+ * (`plan`). A local file is opened by the thread itself; anything else through the main thread.
+ */
+export function parseRange(
+  deps: ImportDeps,
+  imp: ImportRow,
+  source: ByteSource,
+  plan: { delimiter: string; width: number; columns: ReadonlyMap<ProductField, number> },
+  range: ParseRange,
+) {
+  return startRecordParser(
+    {
+      source: typeof source === 'string' ? { kind: 'path', path: source } : { kind: 'main-thread' },
+      read: { delimiter: plan.delimiter, maxRecordSize: deps.limits.maxRecordSize, startByte: range.startByte, startLine: range.startLine, endByte: range.endByte },
+      width: plan.width,
+      columns: [...plan.columns],
+      batchSize: deps.batchSize,
+      maxRecords: deps.limits.maxRecords,
+      recordsBefore: range.recordsBefore,
+      target: { tenantId: imp.tenant_id, importId: imp.id },
+    },
+    { compileCacheDir: deps.compileCacheDir, openBytes: typeof source === 'string' ? undefined : source },
+  );
+}
+
 /** A local file is read where it is (the parser thread opens it itself); a stored object through storage. */
 export function storedBytes(deps: Pick<ImportDeps, 'storage'>, imp: ImportRow): ByteSource {
   return isS3Location(imp.file_path) ? (start, end) => deps.storage.read(imp.file_path, { start, end }) : imp.file_path;
@@ -180,19 +207,7 @@ async function loadFile(deps: ImportDeps, imp: ImportRow, log: Logger, rows: Ret
   const resume = Number(imp.checkpoint_byte) > 0;
   if (resume) log.info({ byte: Number(imp.checkpoint_byte), line: Number(imp.checkpoint_line) }, 'resuming from checkpoint');
   const parse = (range: ParseRange) =>
-    startRecordParser(
-      {
-        source: typeof source === 'string' ? { kind: 'path', path: source } : { kind: 'main-thread' },
-        read: { ...read, startByte: range.startByte, startLine: range.startLine, endByte: range.endByte },
-        width: header.fields.length,
-        columns: [...mapping.columns],
-        batchSize: deps.batchSize,
-        maxRecords: deps.limits.maxRecords,
-        recordsBefore: range.recordsBefore,
-        target: { tenantId: imp.tenant_id, importId: imp.id },
-      },
-      { compileCacheDir: deps.compileCacheDir, openBytes: typeof source === 'string' ? undefined : source },
-    );
+    parseRange(deps, imp, source, { delimiter, width: header.fields.length, columns: mapping.columns }, range);
   // A chunked upload's later chunks are parsed by any worker meanwhile (chunked-batches.ts).
   const chunks = imp.file_format === 'csv' ? await listImportChunks(deps.pool, imp.id) : [];
   if (chunks.length > 0) await addChunkJobs(deps.pool, imp.id);

@@ -2,8 +2,7 @@ import { countImportStages } from '../metrics/import-metrics.ts';
 import { addChunkJobs, claimChunk, findChunk, markChunkStaged, stageBatch } from './chunk-queries.ts';
 import { FileLevelError, mapHeader } from './csv-header.ts';
 import { findImportById } from './import-queries.ts';
-import { startRecordParser } from './record-parser.ts';
-import { storedBytes, type ImportDeps } from './run-import.ts';
+import { parseRange, storedBytes, type ImportDeps } from './run-import.ts';
 
 /**
  * Job `import_chunk`: parses and checks one chunk of a chunked import (migrations/013) into staged
@@ -24,26 +23,18 @@ export async function stageChunk(deps: ImportDeps, importId: string, chunkNumber
     return;
   }
   const next = await findChunk(deps.pool, importId, chunkNumber + 1);
-  const source = storedBytes(deps, imp);
   const mapping = mapHeader(imp.header, deps.limits, { mapping: imp.mapping });
-  const parser = startRecordParser(
+  const parser = parseRange(
+    deps,
+    imp,
+    storedBytes(deps, imp),
+    { delimiter: imp.delimiter, width: imp.header.length, columns: mapping.columns },
     {
-      source: typeof source === 'string' ? { kind: 'path', path: source } : { kind: 'main-thread' },
-      read: {
-        delimiter: imp.delimiter,
-        maxRecordSize: deps.limits.maxRecordSize,
-        startByte: Number(chunk.start_byte),
-        startLine: Number(chunk.start_line),
-        endByte: next ? Number(next.start_byte) : undefined,
-      },
-      width: imp.header.length,
-      columns: [...mapping.columns],
-      batchSize: deps.batchSize,
-      maxRecords: deps.limits.maxRecords,
+      startByte: Number(chunk.start_byte),
+      startLine: Number(chunk.start_line),
+      endByte: next ? Number(next.start_byte) : undefined,
       recordsBefore: Number(chunk.records_before),
-      target: { tenantId: imp.tenant_id, importId },
     },
-    { compileCacheDir: deps.compileCacheDir, openBytes: typeof source === 'string' ? undefined : source },
   );
   let error: string | null = null;
   let index = 0;

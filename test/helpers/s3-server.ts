@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { S3Client } from '@aws-sdk/client-s3';
+import { findFreePort } from '../../src/db/embedded-postgres.ts';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -40,7 +41,7 @@ export async function startS3Server(): Promise<S3TestServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lading-s3-'));
   const devices = path.join(dir, 'srv');
   await mkdir(path.join(devices, 'd1'), { recursive: true });
-  const [account, container, object, proxy] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [account, container, object, proxy] = await Promise.all([findFreePort(), findFreePort(), findFreePort(), findFreePort()]);
   await writeFile(
     path.join(dir, 'swift.conf'),
     '[swift-hash]\nswift_hash_path_suffix = test\nswift_hash_path_prefix = test\n\n[storage-policy:0]\nname = gold\ndefault = yes\n',
@@ -172,16 +173,5 @@ function accepts(port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once('error', () => resolve(false));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }

@@ -1,8 +1,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
-import type { Pool } from '../../db/pool.ts';
-import { createImport } from '../../imports/create-import.ts';
+import { createImport, type CreateImportDeps } from '../../imports/create-import.ts';
 import { cancelImport } from '../../imports/finish-import.ts';
 import { writeErrorsCsv } from '../../imports/errors-csv.ts';
 import { getImport } from '../../imports/get-import.ts';
@@ -11,20 +10,11 @@ import { importPreviewSchema, previewImport } from '../../imports/preview-import
 import { importViewSchema, toImportView } from '../../imports/import-view.ts';
 import { listRejectedRecords, listTenantImports } from '../../imports/list-imports.ts';
 import { actorOf } from '../actor.ts';
-import type { Storage } from '../../storage/storage.ts';
 import type { AppEnv } from '../app-env.ts';
 import { bearerSecurity, errorResponses, json, pageOf } from '../openapi.ts';
 import { decodeCursor, toPage } from '../pagination.ts';
 
-export type ImportRoutesDeps = {
-  pool: Pool;
-  storage: Storage;
-  /** Uploads longer than `bytes` are cut into chunks (0: never); batchSize: records per batch. */
-  chunking: { bytes: number; batchSize: number };
-  maxUploadBytes: number;
-  shutdownSignal: AbortSignal;
-  publicBaseUrl: string;
-};
+export type ImportRoutesDeps = CreateImportDeps & { publicBaseUrl: string };
 
 const idParams = z.object({ id: z.string().meta({ param: { name: 'id', in: 'path' }, example: '0b9c…' }) });
 const IMPORT_STATUSES = ['queued', 'processing', 'succeeded', 'failed', 'cancelled'] as const;
