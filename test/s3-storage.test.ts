@@ -139,7 +139,10 @@ describe.skipIf(!s3ServerAvailable())('uploads in S3 storage', () => {
     const text = Buffer.from(`sku,name\n${'A-1,Name\n'.repeat(3_300_000)}`);
     const gzipped = gzipSync(text);
     const broken = Buffer.concat([gzipped.subarray(0, gzipped.length - 200), Buffer.alloc(200, 7)]);
-    const response = await service.uploadCsv(key, broken, { 'content-encoding': 'gzip' });
+    // Parts still in flight when the upload fails (a slow store): the answer waits for them and
+    // the multipart upload's abort, or the bucket keeps a pending upload (seen once in CI).
+    proxy.delayPartUploads(500);
+    const response = await service.uploadCsv(key, broken, { 'content-encoding': 'gzip' }).finally(() => proxy.delayPartUploads(0));
     expect(response.status).toBe(400);
     expect((await readJson(response)).error).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^The gzip data is corrupt or cut short/) });
     // Parts had gone up before the failure: the multipart upload was aborted.

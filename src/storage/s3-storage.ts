@@ -52,8 +52,10 @@ export function createS3Storage(config: Extract<StorageConfig, { kind: 's3' }>, 
           await done;
         },
         async abort() {
-          body.destroy();
-          await upload.abort().catch(() => {});
+          // Not upload.abort(): its done() settles at once while parts are still in flight, and
+          // the multipart upload is aborted only after them (a CI run listed it still pending).
+          // A body failing makes lib-storage wait for its parts, abort the upload, then reject.
+          body.destroy(new Error('the upload was abandoned'));
           await done.catch(() => {});
           // A small file goes up in one PUT, which abort() cannot stop once sent.
           await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => {});

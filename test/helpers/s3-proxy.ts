@@ -6,16 +6,20 @@ export type ProxiedRequest = { method: string; path: string; range: string | und
 /**
  * A real HTTP proxy in front of an S3 server: it records every request (method, path, Range) and,
  * when told, cuts the next GET's response after a number of body bytes by destroying the
- * connection, as a server that fails mid-read does. Clients sign for the proxy's host, which S3
+ * connection, as a server that fails mid-read does; it can answer parts of multipart uploads late,
+ * as a slow store does. Clients sign for the proxy's host, which S3
  * servers of path-style accept (the signature covers the Host header the client sent).
  */
 export async function startS3Proxy(target: string) {
   const requests: ProxiedRequest[] = [];
   let cutting: { after: number; when: (range: string | undefined) => boolean } | undefined;
+  let partDelayMs = 0;
   const server = http.createServer((request, response) => {
     const cut = request.method === 'GET' && cutting?.when(request.headers.range) ? cutting.after : undefined;
     if (cut !== undefined) cutting = undefined;
-    const upstream = http.request(`${target}${request.url}`, { method: request.method, headers: request.headers }, (answer) => {
+    const delay = request.method === 'PUT' && /[?&]partNumber=/.test(request.url!) ? partDelayMs : 0;
+    const upstream = http.request(`${target}${request.url}`, { method: request.method, headers: request.headers }, async (answer) => {
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       requests.push({ method: request.method!, path: request.url!, range: request.headers.range, status: answer.statusCode! });
       response.writeHead(answer.statusCode!, answer.headers);
       let sent = 0;
@@ -41,6 +45,10 @@ export async function startS3Proxy(target: string) {
     /** The body of the next GET (whose Range header `when` accepts) is cut after `bytes` bytes. */
     cutNextGetAfter(bytes: number, when: (range: string | undefined) => boolean = () => true) {
       cutting = { after: bytes, when };
+    },
+    /** Each part of a multipart upload is answered `ms` later than the server answered: a slow store. */
+    delayPartUploads(ms: number) {
+      partDelayMs = ms;
     },
     async close() {
       server.closeAllConnections();
