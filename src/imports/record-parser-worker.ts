@@ -38,14 +38,22 @@ function encodeIntoSpare(text: string): Uint8Array {
 // collections), and V8 let it grow to ~35 MB of the 48 MB cap before collecting it, although ~6 MB
 // was live (heap snapshots at batch 400 and 4,000 of a 5M-row `text` file): on long files that was
 // the process's peak. A full collection whenever the used heap passes twice what the last one left
-// (16 MB at least) ran ~6 times in 5M rows, and the parser thread's heap stayed under 23 MB
-// (docs/performance.md). Needs --expose-gc (npm start); elsewhere V8 decides alone.
+// (16 MB at least) ran ~6 times in 5M rows (~130 ms), and the thread's heap stayed under 23 MB.
+// They stop while they have taken over 2 % of the thread's time: a thread with a compile cache to
+// fill (the first import after a start on an empty cache) refilled 16 MB every few batches, and
+// without that bound spent 12 s of 47 in them (docs/performance.md). Needs --expose-gc (npm
+// start); elsewhere V8 decides alone.
 const collectGarbage = (globalThis as { gc?: (options: { type: 'major' }) => void }).gc;
 const COLLECT_ABOVE_AT_LEAST = 16 * 1024 * 1024;
+const COLLECTING_SHARE_AT_MOST = 0.02;
 let collectAbove = COLLECT_ABOVE_AT_LEAST;
+let collectingMs = 0;
 function collectIfGrown(): void {
   if (!collectGarbage || getHeapStatistics().used_heap_size <= collectAbove) return;
+  if (collectingMs > COLLECTING_SHARE_AT_MOST * performance.now()) return;
+  const started = performance.now();
   collectGarbage({ type: 'major' });
+  collectingMs += performance.now() - started;
   collectAbove = Math.max(COLLECT_ABOVE_AT_LEAST, 2 * getHeapStatistics().used_heap_size);
 }
 
