@@ -1,10 +1,11 @@
 import { readlinkSync } from 'node:fs';
+import { flushCompileCache } from 'node:module';
 import { setPriority } from 'node:os';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { getHeapStatistics } from 'node:v8';
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { BatchBuilder, type EncodedBatch } from './batch-builder.ts';
 import { FileLevelError } from './csv-header.ts';
 import type { ByteSource } from './read-csv-records.ts';
@@ -18,7 +19,15 @@ import type { ParseJob, ParserCommand, ParserMessage } from './record-parser.ts'
 // Four (~200 KB each) absorb the database's pauses (a checkpoint, a slow commit) without stalling.
 const MAX_AHEAD = 4;
 const job = workerData as ParseJob;
-const port = parentPort!;
+const port = parentPort as MessagePort;
+
+// Run as a process, not a thread (warmUpParserThread): its modules are now compiled; into the
+// compile cache with them, and the process ends.
+if (!parentPort) {
+  await import('../products/product-schema.ts'); // loaded at the first rejected record
+  flushCompileCache();
+  process.exit(0);
+}
 
 // A batch's bytes move to the main thread (transferred, not copied) and come back once written,
 // so a few buffers circulate instead of one new buffer per batch piling up as garbage.
