@@ -10,6 +10,14 @@ import { startService } from './start-service.ts';
 
 // `npm start`: the whole service in one process, on the embedded database unless DATABASE_URL is set;
 // with LADING_ROLE=api or worker, that part of it (config.ts).
+
+// bin/lading-server.js first runs this module in a child process that only compiles: the imports
+// above are compiled by now, then the modules loaded later (S3 storage, the parser thread's: that
+// file flushes the compile cache and ends the process once they are).
+if (process.env.LADING_COMPILE_ONLY === '1') {
+  if (process.env.STORAGE_URL?.startsWith('s3:')) await import('./storage/s3-storage.ts');
+  await import('./imports/record-parser-worker.ts');
+}
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 

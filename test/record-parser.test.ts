@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EncodedBatch } from '../src/imports/batch-builder.ts';
-import { startRecordParser, warmUpParserThread } from '../src/imports/record-parser.ts';
+import { startRecordParser } from '../src/imports/record-parser.ts';
 
 // The parser thread's messages reach the import whenever it reads them: run-import.ts opens its
 // database connections before it reads the first batch, and a small file is parsed long before.
@@ -71,15 +71,5 @@ describe.runIf(process.platform === 'linux')('the parser thread', () => {
     } finally {
       await parser.stop();
     }
-  }, 30_000);
-
-  it('has its modules compiled into an empty compile cache before the first import, by a process of its own', async () => {
-    const cache = path.join(dir, 'compile-cache');
-    await warmUpParserThread(cache);
-    // Node keeps one entry per module under a folder for its version and flags: the thread's own
-    // module, what it imports (the batch builder, the scanner, the row encoder …) and the schema.
-    const [version, ...others] = await readdir(cache);
-    expect(others).toEqual([]);
-    expect((await readdir(path.join(cache, version!))).length).toBeGreaterThan(10);
   }, 30_000);
 });

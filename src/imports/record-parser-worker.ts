@@ -21,8 +21,8 @@ const MAX_AHEAD = 4;
 const job = workerData as ParseJob;
 const port = parentPort as MessagePort;
 
-// Run as a process, not a thread (warmUpParserThread): its modules are now compiled; into the
-// compile cache with them, and the process ends.
+// Loaded outside a thread (main.ts, when LADING_COMPILE_ONLY is set): its modules are compiled now;
+// into the compile cache with them, and the process ends.
 if (!parentPort) {
   await import('../products/product-schema.ts'); // loaded at the first rejected record
   flushCompileCache();

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import { on, once } from 'node:events';
+import { on } from 'node:events';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { ReadableStream } from 'node:stream/web';
 import { Worker } from 'node:worker_threads';
 import type { ProductField } from '../products/product-values.ts';
@@ -39,25 +37,6 @@ export type ParserMessage =
   | { type: 'end' }
   /** The thread needs the file's bytes from `start` (job.source `main-thread`). */
   | { type: 'open'; id: number; start: number; end: number | undefined };
-
-/**
- * Compiles the parser thread's modules into the compile cache before the first import, in a
- * process of its own (with this one's Node flags, which the cache is keyed by), so that nothing
- * of it stays in this one. A thread that misses the cache loads Node's TypeScript stripper and
- * keeps it for the whole import, near its heap cap: on an empty cache (a new container, an
- * upgrade) the first 5M-row `text` import took 39 s instead of 26 s and peaked at 171 MB
- * (docs/performance.md). A thread of this process instead kept ~8 MB of idle RSS.
- */
-export async function warmUpParserThread(compileCacheDir: string): Promise<void> {
-  const child = spawn(process.execPath, [...process.execArgv.filter((arg) => !arg.startsWith('--inspect')), fileURLToPath(new URL('./record-parser-worker.ts', import.meta.url))], {
-    env: { ...process.env, NODE_COMPILE_CACHE: compileCacheDir },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`compiling the parser thread's modules ended with code ${code}: ${stderr.trim()}`);
-}
 
 /**
  * Parses an import's file in a worker thread (record-parser-worker.ts) and hands its batches over

@@ -10,7 +10,6 @@ import type { ImportDeps } from '../imports/run-import.ts';
 import type { Config } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
 import { IMPORT_TASK } from '../imports/import-queries.ts';
-import { warmUpParserThread } from '../imports/record-parser.ts';
 import type { Logger } from '../logger.ts';
 import type { Storage } from '../storage/storage.ts';
 import { DELIVER_WEBHOOK_TASK } from '../webhooks/webhook-queries.ts';
@@ -65,7 +64,6 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     logger: toGraphileLogger(logger),
     parsedCronItems: [],
   };
-  const compileCacheDir = threadCompileCacheDir(deps.config.dataDir);
   const importDeps: ImportDeps = {
     pool: deps.importPool,
     storage: deps.storage,
@@ -75,16 +73,9 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     publicBaseUrl: deps.publicBaseUrl,
     limits: deps.config.limits,
     jobTimeBudgetMs: deps.config.importJobTimeBudgetMs,
-    compileCacheDir,
+    compileCacheDir: threadCompileCacheDir(deps.config.dataDir),
     shutdownSignal: shutdown.signal,
   };
-  // Only with a compile cache of the process's own (npm start): elsewhere (tests) a thread per start
-  // would compile for nothing.
-  if (module.getCompileCacheDir?.()) {
-    warmUpParserThread(compileCacheDir).catch((error: unknown) =>
-      logger.warn({ err: error }, 'warming up the parser thread failed; the first import compiles its modules'),
-    );
-  }
   const runners: Runner[] = [
     await run({
       ...common,
