@@ -76,6 +76,8 @@ try {
     const started = performance.now();
     const { id } = (await uploadCsvFile(service.url, key, file, values.query)) as { id: string };
     phase = 'processing';
+    // What the upload left: malloc's heap keeps its highest size for the process's life.
+    console.log(`  after the upload: ${residentByKind(pid)}`);
     await new Promise<void>((resolve) =>
       stream.on('message', (data) => {
         const message = JSON.parse(String(data)) as { type: string; import: { id: string } };

@@ -256,9 +256,12 @@ async function writeDecoded(
  * other launchers) this does nothing. Buffers that stayed queued across two young collections have
  * moved to the old generation, where only a full collection (~15-25 ms) frees them: one every
  * 32 MB took an import's peak RSS from a median of 157 MB to 144 MB (ten imports each, session 6).
+ * Young ones every 2 MB, not 8: the waiting chunks are malloc's, and the most that ever waited
+ * stays the process's malloc heap for its life (glibc keeps it). After one 114 MB upload that heap
+ * was 14 MB in 7 processes of 7 at 2 MB, 16–38 MB at 8 (session 9, docs/performance.md).
  */
-const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
-const FULL_COLLECTION_EVERY = 4;
+const COLLECT_EVERY_BYTES = 2 * 1024 * 1024;
+const FULL_COLLECTION_EVERY = 16; // every 32 MB
 let collections = 0;
 function collectGarbage(): void {
   const type = ++collections % FULL_COLLECTION_EVERY === 0 ? 'major' : 'minor';
