@@ -5,7 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { getHeapStatistics } from 'node:v8';
-import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { BatchBuilder, type EncodedBatch } from './batch-builder.ts';
 import { FileLevelError } from './csv-header.ts';
 import type { ByteSource } from './read-csv-records.ts';
@@ -18,9 +18,6 @@ import type { ParseJob, ParserCommand, ParserMessage } from './record-parser.ts'
 
 // Four (~200 KB each) absorb the database's pauses (a checkpoint, a slow commit) without stalling.
 const MAX_AHEAD = 4;
-const job = workerData as ParseJob;
-const port = parentPort as MessagePort;
-
 // Loaded outside a thread (main.ts, when LADING_COMPILE_ONLY is set): its modules are compiled now;
 // into the compile cache with them, and the process ends.
 if (!parentPort) {
@@ -28,6 +25,8 @@ if (!parentPort) {
   flushCompileCache();
   process.exit(0);
 }
+const job = workerData as ParseJob;
+const port = parentPort;
 
 // A batch's bytes move to the main thread (transferred, not copied) and come back once written,
 // so a few buffers circulate instead of one new buffer per batch piling up as garbage.
