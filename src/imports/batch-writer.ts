@@ -71,7 +71,9 @@ type InFlight = { rowsWritten: Promise<unknown>; committed: Promise<unknown> };
  *  4. once the batch before it has committed: record rejections, bump counters and checkpoint
  *     (only while the import is processing: a cancel needs no lock and wins), NOTIFY; COMMIT.
  * So batches commit in file order (a checkpoint never passes an uncommitted batch; progress comes
- * in order), and each batch's probe, staging and commit overlap its neighbour's writing.
+ * in order), and each batch's probe, staging and commit overlap its neighbour's writing; a COPY
+ * straight into products too (500K new rows on PG 15, in alternation: 2.39 s against 2.56 s when
+ * each such batch waited for the one before it to commit; 2.82 s against 2.99 s for `text`).
  * Only step 3 locks products rows, in sku order (rows arrive sorted), and only one batch of an
  * import is in it at a time: a batch holding rows waits only for its predecessor's commit, which
  * waits on no row. Writers of one tenant therefore lock rows as if one batch at a time, and queue
@@ -95,10 +97,6 @@ export function createBatchWriter(
   const finish = prepared(finishStatement(target));
   let turns = 0;
   let last: InFlight | undefined;
-  // Whether the last batch was upserted. Batches COPYed straight into products are written one at
-  // a time: a first import is bound by parsing and that COPY, and a second COPY at once only takes
-  // a core from the parser thread (500K `text` rows on PG 15: 2.71 s one at a time, 3.40 s two).
-  let upserting = false;
 
   const after = async (step: Promise<unknown> | undefined) => {
     if (step) await step.catch(() => Promise.reject(new EarlierBatchFailedError()));
@@ -112,7 +110,6 @@ export function createBatchWriter(
     const state = probe?.rows[0];
     if (!state?.processing) throw new ImportNotProcessingError(target.importId);
     const intoProducts = direct && !state.existing;
-    upserting = !intoProducts;
     const copyInto = async (table: string) => {
       if (batch.copy.byteLength === 0) return;
       const copy = client.query(copyFrom(`copy ${table} (${columnList}) from stdin`));
@@ -133,7 +130,7 @@ export function createBatchWriter(
   async function write(client: PoolClient, batch: EncodedBatch, before: InFlight | undefined, rowsWritten: PromiseWithResolvers<void>): Promise<BatchResult> {
     let committed = false;
     try {
-      if (batch.sharesSkus || target.hold || !upserting) await after(before?.committed);
+      if (batch.sharesSkus || target.hold) await after(before?.committed);
       let written: Written;
       try {
         written = await writeRows(client, batch, true, before);
