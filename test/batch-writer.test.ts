@@ -89,6 +89,32 @@ describe('the batch writer', () => {
     expect(rows[0]).toEqual({ rows_inserted: '2', rows_updated: '3', checkpoint_line: '7' });
   });
 
+  it('after a batch that met stored rows, stages the next seven without probing, then probes and COPYs again', async () => {
+    const importId = await newImport();
+    await seed([['A', '1.00']]);
+    const write = createBatchWriter(clients, { importId, tenantId, fields: new Set(COLUMNS.keys()) });
+    // A meets the stored row; B to I are new skus, each in a batch of its own.
+    const batches = batchesOf(importId, [['A', '2.00']], ...[...'BCDEFGHI'].map((sku): [string, string][] => [[sku, '3.00']]));
+    const results = [];
+    for (const batch of batches) results.push(await write(batch));
+    expect(results.map((result) => result.path)).toEqual(['upsert', ...Array(7).fill('upsert'), 'copy']);
+    expect(results.at(-1)).toMatchObject({ batches_committed: 9, rows_processed: '9', rows_inserted: '8', rows_updated: '1', rows_unchanged: '0' });
+    expect(await prices()).toEqual({ A: '2.00', ...Object.fromEntries([...'BCDEFGHI'].map((sku) => [sku, '3.00'])) });
+  });
+
+  it('drops a batch written without a probe once its import is cancelled, at the statement that records it', async () => {
+    const importId = await newImport();
+    await seed([['A', '1.00']]);
+    const write = createBatchWriter(clients, { importId, tenantId, fields: new Set(COLUMNS.keys()) });
+    const [first, second] = batchesOf(importId, [['A', '2.00']], [['B', '2.00']]);
+    expect(await write(first!)).toMatchObject({ path: 'upsert', batches_committed: 1 });
+    await pool.query("update imports set status = 'cancelled' where id = $1", [importId]);
+    await expect(write(second!)).rejects.toThrow(ImportNotProcessingError);
+    expect(await prices()).toEqual({ A: '2.00' });
+    const { rows } = await pool.query('select batches_committed, rows_processed from imports where id = $1', [importId]);
+    expect(rows[0]).toEqual({ batches_committed: 1, rows_processed: '1' });
+  });
+
   it('does not commit a batch whose predecessor failed, and a cancel drops the batch in flight', async () => {
     const importId = await newImport();
     await seed([['A', '1.00']]);

@@ -157,6 +157,7 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(batches.map((s) => s.attrs['lading.batch.rows_processed'])).toEqual([500, 500, 500, 500, 100]);
     expect(batches.map((s) => s.attrs['lading.batch.rows_rejected'])).toEqual([10, 10, 10, 10, 2]);
     expect(batches.map((s) => s.attrs['lading.batch.rows_inserted'])).toEqual([490, 490, 490, 490, 98]);
+    expect(batches.map((s) => s.attrs['lading.batch.path'])).toEqual(['copy', 'copy', 'copy', 'copy', 'copy']); // new skus: straight into products
     expect(batches.every((s) => s.attrs['lading.batch.rows_updated'] === 0 && s.attrs['lading.batch.rows_unchanged'] === 0)).toBe(true);
 
     const [finish, ...otherFinishes] = childrenOf(job!, 'import finish');

@@ -2,7 +2,7 @@ import type { Span } from '@opentelemetry/api';
 import type { Logger } from '../logger.ts';
 import { inSpan } from '../tracing/spans.ts';
 import type { EncodedBatch } from './batch-builder.ts';
-import type { BatchResult } from './batch-writer.ts';
+import type { BatchResult, WrittenBatch } from './batch-writer.ts';
 
 /** An import's cumulative counters, as its row and each batch's result hold them. */
 type Counters = Omit<BatchResult, 'batches_committed'>;
@@ -17,13 +17,13 @@ const COUNTERS = ['rows_processed', 'rows_inserted', 'rows_updated', 'rows_uncha
  */
 export class BatchPipeline {
   private readonly inFlight: Promise<BatchResult>[] = [];
-  private readonly write: (batch: EncodedBatch) => Promise<BatchResult>;
+  private readonly write: (batch: EncodedBatch) => Promise<WrittenBatch>;
   private readonly log: Logger;
   private readonly depth: number;
   /** The counters before the batch being written: a batch's counts are the difference. */
   private counters: Counters;
 
-  constructor(write: (batch: EncodedBatch) => Promise<BatchResult>, log: Logger, start: Counters, depth = 1) {
+  constructor(write: (batch: EncodedBatch) => Promise<WrittenBatch>, log: Logger, start: Counters, depth = 1) {
     this.write = write;
     this.log = log;
     this.counters = start;
@@ -58,6 +58,7 @@ export class BatchPipeline {
     const result = await this.write(batch);
     if (span.isRecording()) {
       span.setAttribute('lading.batch.number', result.batches_committed);
+      span.setAttribute('lading.batch.path', result.path);
       // Batches commit one at a time, in order: the counters moved by this batch only.
       for (const name of COUNTERS) span.setAttribute(`lading.batch.${name}`, Number(result[name]) - Number(this.counters[name]));
     }

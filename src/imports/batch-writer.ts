@@ -18,7 +18,16 @@ export type BatchResult = {
   batches_committed: number;
 };
 
+/**
+ * How a batch's rows went in: COPYed straight into products (or into held rows), or COPYed into
+ * the staging table and upserted from there (the import's trace shows it per batch).
+ */
+export type WritePath = 'copy' | 'upsert';
+export type WrittenBatch = BatchResult & { path: WritePath };
+
 const UNIQUE_VIOLATION = '23505';
+/** An upserting import probes every this many batches (see createBatchWriter). */
+const REPROBE_EVERY = 8;
 
 /**
  * Sets up a writer connection. Batch commits need not wait for their WAL flush: a batch lost to
@@ -54,7 +63,7 @@ class EarlierBatchFailedError extends Error {}
  */
 export type WriteTarget = { importId: string; tenantId: string; fields: ReadonlySet<ProductField>; hold?: boolean };
 
-type Written = { inserted: number; updated: number; total: number; held: number };
+type Written = { inserted: number; updated: number; total: number; held: number; path: WritePath };
 /** A batch in flight: once its rows are written (products rows locked), and once committed. */
 type InFlight = { rowsWritten: Promise<unknown>; committed: Promise<unknown> };
 
@@ -63,7 +72,8 @@ type InFlight = { rowsWritten: Promise<unknown>; committed: Promise<unknown> };
  * once (PostgreSQL does most of an import's work, and one connection uses one core). Each batch is
  * one transaction on the next connection in turn:
  *  1. probe whether the import still processes and whether any stored sku of the tenant lies
- *     between the batch's lowest and highest sku;
+ *     between the batch's lowest and highest sku (skipped by most batches of an import that
+ *     meets stored rows: they are staged and upserted without asking);
  *  2. when some may: COPY the rows into the staging table;
  *  3. once the batch before it has written its rows: write this batch's, COPYing them straight into
  *     products when none can exist yet (a first import of a catalogue: as fast as a bare COPY),
@@ -90,7 +100,7 @@ export function createBatchWriter(
   target: WriteTarget,
   /** Runs once a batch has committed and before the next commits; throwing stops the import there. */
   onCommitted: (result: BatchResult) => void = () => {},
-): (batch: EncodedBatch) => Promise<BatchResult> {
+): (batch: EncodedBatch) => Promise<WrittenBatch> {
   if (!isUuid(target.importId) || !/^\d+$/.test(target.tenantId)) throw new Error('invalid import or tenant id');
   const columnList = copyColumns(target.fields.has('updated_at'));
   const upsert = prepared(upsertStatement(target));
@@ -102,32 +112,55 @@ export function createBatchWriter(
     if (step) await step.catch(() => Promise.reject(new EarlierBatchFailedError()));
   };
 
+  // After a probe that met stored rows, the next REPROBE_EVERY - 1 batches skip theirs and are
+  // staged, their BEGIN sent with the staging COPY. A batch must be staged by the time the one
+  // before it has written its rows; when it was late, the upserts waited: 0.45 s of a 2.7 s mixed
+  // re-import on PG 15, where the probe took 0.35 ms a batch (median; 0.73 ms mean). Without it:
+  // 2.96 s against 3.27 s (alternation, 5 pairs). The finishing statement still refuses a batch of
+  // an import no longer processing (cancelled), and a file whose skus turn new again is COPYed
+  // straight in from the next probe on.
+  let metStoredRows = false;
+  let unprobed = 0;
+
   /** Steps 1 to 3 (the transaction is left open). */
   async function writeRows(client: PoolClient, batch: EncodedBatch, direct: boolean, before: InFlight | undefined): Promise<Written> {
-    const [, probe] = (await client.query(`begin; ${probeStatement(target, batch.skuRange)}`)) as unknown as {
-      rows: { processing: boolean; existing: boolean }[];
-    }[];
-    const state = probe?.rows[0];
-    if (!state?.processing) throw new ImportNotProcessingError(target.importId);
-    const intoProducts = direct && !state.existing;
-    const copyInto = async (table: string) => {
-      if (batch.copy.byteLength === 0) return;
-      const copy = client.query(copyFrom(`copy ${table} (${columnList}) from stdin`));
+    const probing = target.hold || !metStoredRows || unprobed >= REPROBE_EVERY - 1;
+    let intoProducts = false;
+    if (probing) {
+      const [, probe] = (await client.query(`begin; ${probeStatement(target, batch.skuRange)}`)) as unknown as {
+        rows: { processing: boolean; existing: boolean }[];
+      }[];
+      const state = probe?.rows[0];
+      if (!state?.processing) throw new ImportNotProcessingError(target.importId);
+      intoProducts = direct && !state.existing;
+      metStoredRows = state.existing;
+      unprobed = 0;
+    } else {
+      unprobed++;
+    }
+    const copyInto = async (table: string, begin = false) => {
+      if (batch.copy.byteLength === 0) {
+        if (begin) await client.query('begin');
+        return;
+      }
+      const copy = client.query(copyFrom(`${begin ? 'begin; ' : ''}copy ${table} (${columnList}) from stdin`));
       copy.end(batch.copy);
       await finished(copy);
     };
-    if (!intoProducts) await copyInto('import_staging');
+    if (!intoProducts) await copyInto('import_staging', !probing);
     await after(before?.rowsWritten);
     if (intoProducts) {
       await copyInto(target.hold ? 'import_held_rows' : 'products');
-      return { inserted: target.hold ? 0 : batch.validRows, updated: 0, total: batch.validRows, held: batch.validRows };
+      return { inserted: target.hold ? 0 : batch.validRows, updated: 0, total: batch.validRows, held: batch.validRows, path: 'copy' };
     }
-    const { rows } = await client.query<Written>({ ...upsert, values: [target.importId, target.tenantId] });
+    const { rows } = await client.query<Record<'inserted' | 'updated' | 'total' | 'held', string>>({ ...upsert, values: [target.importId, target.tenantId] });
     const counts = rows[0]!;
-    return { inserted: Number(counts.inserted), updated: Number(counts.updated), total: Number(counts.total), held: Number(counts.held) };
+    return {
+      inserted: Number(counts.inserted), updated: Number(counts.updated), total: Number(counts.total), held: Number(counts.held), path: 'upsert',
+    };
   }
 
-  async function write(client: PoolClient, batch: EncodedBatch, before: InFlight | undefined, rowsWritten: PromiseWithResolvers<void>): Promise<BatchResult> {
+  async function write(client: PoolClient, batch: EncodedBatch, before: InFlight | undefined, rowsWritten: PromiseWithResolvers<void>): Promise<WrittenBatch> {
     let committed = false;
     try {
       if (batch.sharesSkus || target.hold) await after(before?.committed);
@@ -153,7 +186,7 @@ export function createBatchWriter(
       await client.query('commit');
       committed = true;
       onCommitted(rows[0]);
-      return rows[0];
+      return { ...rows[0], path: written.path };
     } catch (error) {
       rowsWritten.reject(error);
       if (committed) throw error;
