@@ -1,5 +1,4 @@
-import { finished } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
+import { CopyFromBuffer } from '../db/copy-from-buffer.ts';
 import type { PoolClient } from '../db/pool.ts';
 import { isUuid } from '../db/is-uuid.ts';
 import type { ProductField } from '../products/product-values.ts';
@@ -143,9 +142,7 @@ export function createBatchWriter(
         if (begin) await client.query('begin');
         return;
       }
-      const copy = client.query(copyFrom(`${begin ? 'begin; ' : ''}copy ${table} (${columnList}) from stdin`));
-      copy.end(batch.copy);
-      await finished(copy);
+      await client.query(new CopyFromBuffer(`${begin ? 'begin; ' : ''}copy ${table} (${columnList}) from stdin`, batch.copy)).done;
     };
     if (!intoProducts) await copyInto('import_staging', !probing);
     await after(before?.rowsWritten);
