@@ -48,6 +48,19 @@ describe('CopyFromBuffer', () => {
     expect(await stored()).toEqual([{ n: 2, label: 'kept' }]);
   });
 
+  it('clears the timer pg starts for a query_timeout (a DATABASE_URL may set one) once the copy is done', async () => {
+    const timed = new pg.Client({ connectionString: database.connectionString, query_timeout: 60_000 });
+    await timed.connect();
+    try {
+      const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+      const before = timers();
+      expect(await timed.query(new CopyFromBuffer('copy copied (n, label) from stdin', bytes('5\tfive\n'))).done).toBe(1);
+      expect(timers()).toBe(before);
+    } finally {
+      await timed.end();
+    }
+  });
+
   it('opens a transaction and copies in it when BEGIN comes first in the same query', async () => {
     await client.query(new CopyFromBuffer('begin; copy copied (n, label) from stdin', bytes('7\tseven\n'))).done;
     // Its row gave the transaction an id, which a statement on its own (autocommit) would not keep.

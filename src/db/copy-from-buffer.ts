@@ -17,8 +17,10 @@ export class CopyFromBuffer implements Submittable {
   private readonly text: string;
   private readonly data: Uint8Array;
   private rows = 0;
+  /** Set by pg when the connection has a query_timeout (DATABASE_URL may set one): called when done, it clears that timer. */
+  callback: ((error: Error | null, rows?: number) => void) | undefined;
 
-  /** `text`: the COPY statement (statements before it in the same text are fine, e.g. `begin; copy …`). */
+  /** `text`: the COPY statement, after statements that return no rows if any (e.g. `begin; copy …`). */
   constructor(text: string, data: Uint8Array) {
     this.text = text;
     this.data = data;
@@ -48,11 +50,13 @@ export class CopyFromBuffer implements Submittable {
   }
 
   handleReadyForQuery(): void {
+    this.callback?.(null, this.rows);
     this.outcome.resolve(this.rows);
   }
 
   /** An ErrorResponse (pg then forgets this query: no ReadyForQuery reaches it), or a broken connection. */
   handleError(error: Error): void {
+    this.callback?.(error);
     this.outcome.reject(error);
   }
 }
